@@ -1,0 +1,140 @@
+package cache
+
+import (
+	"context"
+	"log/slog"
+	"time"
+)
+
+// Defaults used when the corresponding option is zero.
+const (
+	DefaultTTL              = 5 * time.Minute
+	DefaultTimeout          = 250 * time.Millisecond
+	DefaultRefreshMarkerTTL = 30 * time.Second
+)
+
+// Options configures a [Cache]. A nil *Options, and every zero field, means
+// the default. New copies the options; changing them afterwards has no
+// effect.
+type Options struct {
+	// Version is VibORM's cacheVersion: when set, every key is prefixed
+	// "viborm:v<Version>:" instead of "viborm:", so bumping it orphans every
+	// old entry. It must not contain ':'.
+	Version string
+
+	// DefaultTTL is the TTL of a [Policy] whose TTL is zero. Default 5 minutes.
+	DefaultTTL time.Duration
+
+	// Timeout bounds each driver call the cache makes on behalf of a read
+	// (get, refresh election) and each background write. A driver that fails
+	// or exceeds it never fails a read: the loader answers and the failure is
+	// logged. Default 250ms.
+	Timeout time.Duration
+
+	// RefreshMarkerTTL is how long the marker that elects one refresher of a
+	// stale key lives. Default 30 seconds (VibORM's value).
+	RefreshMarkerTTL time.Duration
+
+	// Logger receives driver failures and failed background work. Keys are
+	// never logged, since they can hold user data. Nil means [slog.Default].
+	Logger *slog.Logger
+
+	// Now is the clock every freshness decision reads. Nil means [time.Now].
+	// Tests can pass a controllable clock (or use testing/synctest).
+	Now func() time.Time
+
+	// WaitUntil schedules background work: stale-while-revalidate refreshes
+	// and cache writes that happen after a result was returned. It is the Go
+	// form of VibORM's waitUntil, for runtimes that must be told to stay
+	// alive until such work ends. It must run task exactly once, on any
+	// goroutine, with ctx or a context derived from it; [Cache.Close] still
+	// waits for every task it handed out. Nil means the cache runs tasks on
+	// goroutines of its own. [Inline] runs them synchronously.
+	WaitUntil func(ctx context.Context, task func(context.Context))
+
+	// Codec decodes values that a serializing driver returns as JSON into the
+	// type a [Load] asks for. Nil means [JSON].
+	Codec Codec
+
+	// Observer, when set, is called after each cached read with what
+	// happened. It must be fast and must not block; it runs on the reading
+	// goroutine.
+	Observer func(Event)
+}
+
+// Inline is a [Options.WaitUntil] that runs background work synchronously,
+// on the calling goroutine: handy in tests and command-line tools.
+func Inline(ctx context.Context, task func(context.Context)) { task(ctx) }
+
+// Policy is the per-read cache setting: VibORM's $withCache options. The zero
+// Policy uses the cache's default TTL, no stale-while-revalidate, no bypass
+// and the generated key.
+type Policy struct {
+	// TTL is how long a stored value is fresh. Zero means
+	// [Options.DefaultTTL]; otherwise it must be at least one millisecond.
+	// [ParseTTL] turns VibORM's strings ("5 minutes") into a TTL.
+	TTL time.Duration
+
+	// SWR enables stale-while-revalidate: once the value is older than TTL
+	// but still stored, a read returns it at once and refreshes it in the
+	// background. The stale window is StaleWindow, or TTL when StaleWindow is
+	// zero (VibORM's swr: true).
+	SWR bool
+
+	// StaleWindow is how long after TTL a stale value may still be served.
+	// Setting it implies SWR. It must not be negative.
+	StaleWindow time.Duration
+
+	// Bypass skips the cache read: the loader runs and its result is stored.
+	Bypass bool
+
+	// Key replaces the generated key. It is prefixed like any key (unless it
+	// already starts with "viborm:").
+	Key string
+}
+
+// Outcome says how a cached read was answered.
+type Outcome uint8
+
+// The outcomes of a cached read.
+const (
+	// OutcomeMiss: nothing usable was stored; the loader answered.
+	OutcomeMiss Outcome = iota + 1
+	// OutcomeHit: a fresh stored value answered.
+	OutcomeHit
+	// OutcomeStale: a stale value answered and a refresh was scheduled.
+	OutcomeStale
+	// OutcomeBypass: the policy skipped the read; the loader answered.
+	OutcomeBypass
+	// OutcomeError: the loader failed.
+	OutcomeError
+)
+
+func (o Outcome) String() string {
+	switch o {
+	case OutcomeMiss:
+		return "miss"
+	case OutcomeHit:
+		return "hit"
+	case OutcomeStale:
+		return "stale"
+	case OutcomeBypass:
+		return "bypass"
+	case OutcomeError:
+		return "error"
+	}
+	return "unknown"
+}
+
+// Event describes one cached read, for an [Options.Observer].
+type Event struct {
+	// Key is the full key. It can hold user data: do not log it casually.
+	Key     string
+	Outcome Outcome
+	// Shared is true when the read waited for another caller's load of the
+	// same key instead of running the loader itself.
+	Shared bool
+	// DriverErr is a driver failure that the read survived, if any.
+	DriverErr error
+	TTL       time.Duration
+}

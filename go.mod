@@ -1,0 +1,3 @@
+module github.com/viborm/viborm-go
+
+go 1.26
