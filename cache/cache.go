@@ -2,6 +2,13 @@ package cache
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"reflect"
+	"strings"
+	"sync"
 	"time"
 )
 
@@ -12,51 +19,825 @@ import (
 //
 // A Cache is safe for concurrent use. Close it when done: [Cache.Close]
 // waits for its background work and closes the driver.
-type Cache struct{}
+type Cache struct {
+	d         Driver
+	name      string
+	nonblock  bool
+	adder     Adder
+	prefix    string // "viborm" or "viborm:v<version>"
+	ttl       time.Duration
+	timeout   time.Duration
+	markerTTL time.Duration
+	log       *slog.Logger
+	now       func() time.Time
+	waitUntil func(context.Context, func(context.Context))
+	codec     Codec
+	observer  func(Event)
+
+	bgCtx    context.Context // cancelled by Close; parent of background work
+	bgCancel context.CancelFunc
+
+	mu         sync.Mutex
+	calls      map[string]*call   // shared loads in flight, by full key
+	fills      map[*fill]struct{} // every load whose result may be stored
+	refreshing map[string]bool    // keys with a refresh in flight here
+	running    int                // goroutines and tasks in flight
+	closed     bool
+	idle       chan struct{} // closed when running drops to zero after Close
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// call is one shared load of a key: the first caller starts it and every
+// caller of the same key waits for it.
+type call struct {
+	done chan struct{}
+	val  any
+	err  error
+	pan  any // a panic of the loader, re-raised in every waiter
+	fill *fill
+}
+
+// fill is a load whose result may be stored. An invalidation that covers its
+// key marks it dropped, so its result never lands after the invalidation;
+// an invalidation that finds it storing waits until the write ends, so the
+// invalidation removes what it wrote.
+type fill struct {
+	key     string
+	dropped bool
+	storing bool
+	stored  chan struct{} // closed when a write in progress ends; made on demand
+}
 
 // New returns a Cache storing in d. It returns a [*ConfigError] for invalid
 // options. The Cache owns d from then on: Close closes it.
-func New(d Driver, opts *Options) (*Cache, error) { panic("TODO") }
-
-// Driver returns the cache's driver.
-func (c *Cache) Driver() Driver { panic("TODO") }
-
-// Prefix returns the prefix of every key: "viborm" or "viborm:v<Version>".
-func (c *Cache) Prefix() string { panic("TODO") }
-
-// Key returns the full key "viborm[:v<version>]:<model>:<op>:<hash>" for a
-// read of model with args, hashed with the default hash.
-func (c *Cache) Key(model, op string, args any) (string, error) { panic("TODO") }
-
-// FullKey returns key with the cache's prefix, or key itself when it
-// already starts with "viborm:".
-func (c *Cache) FullKey(key string) string { panic("TODO") }
-
-// Get returns the raw entry stored under key (prefixed like any key).
-func (c *Cache) Get(ctx context.Context, key string) (Entry, bool, error) { panic("TODO") }
-
-// Set stores value under key, created now, for the policy's TTL; the storage
-// TTL adds the stale window when the policy enables SWR.
-func (c *Cache) Set(ctx context.Context, key string, value any, p Policy) error { panic("TODO") }
-
-// Delete removes keys and their refresh markers.
-func (c *Cache) Delete(ctx context.Context, keys ...string) error { panic("TODO") }
-
-// Clear removes every key starting with prefix (prefixed like any key).
-func (c *Cache) Clear(ctx context.Context, prefix string) error { panic("TODO") }
-
-// Invalidate removes exact keys and "prefix*" patterns.
-func (c *Cache) Invalidate(ctx context.Context, patterns ...string) error { panic("TODO") }
-
-// InvalidateModel removes every entry of each model.
-func (c *Cache) InvalidateModel(ctx context.Context, models ...string) error { panic("TODO") }
-
-// Close waits for background work and closes the driver.
-func (c *Cache) Close() error { panic("TODO") }
-
-// Load is the cached read.
-func Load[T any](ctx context.Context, c *Cache, key string, p Policy, load func(context.Context) (T, error)) (T, error) {
-	panic("TODO")
+func New(d Driver, opts *Options) (*Cache, error) {
+	if d == nil {
+		return nil, &ConfigError{Field: "driver", Reason: "must not be nil"}
+	}
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	if strings.Contains(o.Version, ":") {
+		return nil, &ConfigError{Field: "Options.Version", Reason: "must not contain ':'"}
+	}
+	if o.DefaultTTL == 0 {
+		o.DefaultTTL = DefaultTTL
+	}
+	if err := checkTTL(o.DefaultTTL); err != nil {
+		return nil, &ConfigError{Field: "Options.DefaultTTL", Reason: "invalid", Err: err}
+	}
+	if o.Timeout == 0 {
+		o.Timeout = DefaultTimeout
+	}
+	if o.Timeout < 0 {
+		return nil, &ConfigError{Field: "Options.Timeout", Reason: "must not be negative"}
+	}
+	if o.RefreshMarkerTTL == 0 {
+		o.RefreshMarkerTTL = DefaultRefreshMarkerTTL
+	}
+	if err := checkTTL(o.RefreshMarkerTTL); err != nil {
+		return nil, &ConfigError{Field: "Options.RefreshMarkerTTL", Reason: "invalid", Err: err}
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Codec == nil {
+		o.Codec = JSON
+	}
+	c := &Cache{
+		d:          d,
+		name:       d.Name(),
+		nonblock:   isNonblocking(d),
+		prefix:     Prefix(o.Version),
+		ttl:        o.DefaultTTL.Truncate(time.Millisecond),
+		timeout:    o.Timeout,
+		markerTTL:  o.RefreshMarkerTTL,
+		log:        o.Logger,
+		now:        o.Now,
+		waitUntil:  o.WaitUntil,
+		codec:      o.Codec,
+		observer:   o.Observer,
+		calls:      make(map[string]*call),
+		fills:      make(map[*fill]struct{}),
+		refreshing: make(map[string]bool),
+		idle:       make(chan struct{}),
+	}
+	c.adder, _ = d.(Adder)
+	c.bgCtx, c.bgCancel = context.WithCancel(context.Background())
+	return c, nil
 }
 
-var _ = time.Now
+// Driver returns the cache's driver.
+func (c *Cache) Driver() Driver { return c.d }
+
+// Prefix returns the prefix of every key: "viborm" or "viborm:v<Version>".
+func (c *Cache) Prefix() string { return c.prefix }
+
+// Key returns the full key "viborm[:v<version>]:<model>:<op>:<hash>" of a
+// read of model by op with args, hashed as [Key] does by default.
+func (c *Cache) Key(model, op string, args any) (string, error) {
+	return buildKey(c.prefix, model, op, args, false)
+}
+
+// FullKey returns key with the cache's prefix: key itself when it already
+// starts with "viborm:", and "<prefix>:<key>" otherwise.
+func (c *Cache) FullKey(key string) string {
+	if strings.HasPrefix(key, "viborm:") {
+		return key
+	}
+	return c.prefix + ":" + key
+}
+
+func markerKey(full string) string { return full + ":reval" }
+
+// ---- goroutine and task ownership ----
+
+// acquire counts one goroutine or task in flight. Once the cache is closed
+// it reports false when nothing is in flight any more; until then work in
+// flight may still start the work it needs (a load's write, say), which
+// Close waits for. Public entry points check closed themselves.
+func (c *Cache) acquire() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed && c.running == 0 {
+		return false
+	}
+	c.running++
+	return true
+}
+
+func (c *Cache) release() {
+	c.mu.Lock()
+	c.running--
+	if c.running == 0 && c.closed {
+		close(c.idle)
+	}
+	c.mu.Unlock()
+}
+
+// background runs task through Options.WaitUntil, or on a goroutine of the
+// cache's own. Close waits for it either way.
+func (c *Cache) background(ctx context.Context, task func(context.Context)) bool {
+	if !c.acquire() {
+		return false
+	}
+	run := func(ctx context.Context) {
+		defer c.release()
+		task(ctx)
+	}
+	if c.waitUntil != nil {
+		c.waitUntil(ctx, run)
+	} else {
+		go run(ctx)
+	}
+	return true
+}
+
+// detached returns a context that keeps ctx's values but not its
+// cancellation, and that Close cancels.
+func (c *Cache) detached(ctx context.Context) (context.Context, context.CancelFunc) {
+	dctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	stop := context.AfterFunc(c.bgCtx, cancel)
+	return dctx, func() { stop(); cancel() }
+}
+
+// call runs one driver operation. A driver that answers from memory is
+// called directly. Any other is called on a goroutine of the cache's, so a
+// driver that ignores its context still cannot hold the caller past ctx's
+// deadline or timeout (when timeout > 0).
+func callDriver[R any](c *Cache, ctx context.Context, op string, timeout time.Duration, fn func(context.Context) (R, error)) (R, error) {
+	if c.nonblock {
+		r, err := fn(ctx)
+		if err != nil {
+			return r, &DriverError{Driver: c.name, Op: op, Err: err}
+		}
+		return r, nil
+	}
+	var zero R
+	if err := ctx.Err(); err != nil {
+		return zero, &DriverError{Driver: c.name, Op: op, Err: err}
+	}
+	cctx, cancel := ctx, context.CancelFunc(func() {})
+	if timeout > 0 {
+		cctx, cancel = context.WithTimeout(ctx, timeout)
+	}
+	defer cancel()
+	if !c.acquire() {
+		return zero, ErrClosed
+	}
+	type result struct {
+		r   R
+		err error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		defer c.release()
+		r, err := fn(cctx)
+		ch <- result{r, err}
+	}()
+	select {
+	case res := <-ch:
+		if res.err != nil {
+			return res.r, &DriverError{Driver: c.name, Op: op, Err: res.err}
+		}
+		return res.r, nil
+	case <-cctx.Done():
+		return zero, &DriverError{Driver: c.name, Op: op, Err: cctx.Err()}
+	}
+}
+
+type none struct{}
+
+// ---- plain operations ----
+
+func (c *Cache) isClosed() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.closed
+}
+
+// Get returns the raw entry stored under key (prefixed as by
+// [Cache.FullKey]); ok is false on a miss. Driver failures are returned as a
+// [*DriverError].
+func (c *Cache) Get(ctx context.Context, key string) (e Entry, ok bool, err error) {
+	if c.isClosed() {
+		return Entry{}, false, ErrClosed
+	}
+	type got struct {
+		e  Entry
+		ok bool
+	}
+	g, err := callDriver(c, ctx, "get", 0, func(ctx context.Context) (got, error) {
+		e, ok, err := c.d.Get(ctx, c.FullKey(key))
+		return got{e, ok}, err
+	})
+	return g.e, g.ok, err
+}
+
+// Set stores value under key (prefixed as by [Cache.FullKey]), created now,
+// fresh for the policy's TTL and stored for the TTL plus its stale window.
+func (c *Cache) Set(ctx context.Context, key string, value any, p Policy) error {
+	if c.isClosed() {
+		return ErrClosed
+	}
+	rp, err := c.resolve(p)
+	if err != nil {
+		return err
+	}
+	e := NewEntry(value, c.now(), rp.ttl)
+	_, err = callDriver(c, ctx, "set", 0, func(ctx context.Context) (none, error) {
+		return none{}, c.d.Set(ctx, c.FullKey(key), rp.storage(), e)
+	})
+	return err
+}
+
+// Delete removes keys (prefixed as by [Cache.FullKey]) and their refresh
+// markers. A load of one of the keys that started before Delete will not
+// store its result.
+func (c *Cache) Delete(ctx context.Context, keys ...string) error {
+	if len(keys) == 0 {
+		return nil
+	}
+	if c.isClosed() {
+		return ErrClosed
+	}
+	full := make([]string, 0, 2*len(keys))
+	exact := make(map[string]bool, len(keys))
+	for _, k := range keys {
+		if k == "" {
+			return &KeyError{Reason: "empty key"}
+		}
+		fk := c.FullKey(k)
+		exact[fk] = true
+		full = append(full, fk, markerKey(fk))
+	}
+	if err := c.dropFills(ctx, func(k string) bool { return exact[k] }); err != nil {
+		return err
+	}
+	_, err := callDriver(c, ctx, "delete", 0, func(ctx context.Context) (none, error) {
+		return none{}, c.d.Delete(ctx, full)
+	})
+	return err
+}
+
+// Clear removes every key that starts with prefix, prefixed as by
+// [Cache.FullKey]; an empty prefix clears every key of this cache's version.
+// A load of a covered key that started before Clear will not store its
+// result.
+func (c *Cache) Clear(ctx context.Context, prefix string) error {
+	if c.isClosed() {
+		return ErrClosed
+	}
+	full := c.FullKey(prefix)
+	if prefix == "" {
+		full = c.prefix + ":"
+	}
+	if err := c.dropFills(ctx, func(k string) bool { return strings.HasPrefix(k, full) }); err != nil {
+		return err
+	}
+	_, err := callDriver(c, ctx, "clear", 0, func(ctx context.Context) (none, error) {
+		return none{}, c.d.Clear(ctx, full)
+	})
+	return err
+}
+
+// Invalidate removes cached entries by pattern: an exact key
+// ("user:findMany:abc", or a full "viborm:…" key) or a prefix ending in "*"
+// ("user:*", "user:findMany:*"; "*" alone clears every key of this cache's
+// version). Patterns are prefixed as by [Cache.FullKey]; '*' is special only
+// at the end. Errors of several patterns are joined.
+func (c *Cache) Invalidate(ctx context.Context, patterns ...string) error {
+	var exact []string
+	var errs []error
+	for _, p := range patterns {
+		switch {
+		case p == "":
+			errs = append(errs, &KeyError{Reason: "empty invalidation pattern"})
+		case strings.HasSuffix(p, "*"):
+			errs = append(errs, c.Clear(ctx, strings.TrimSuffix(p, "*")))
+		default:
+			exact = append(exact, p)
+		}
+	}
+	errs = append(errs, c.Delete(ctx, exact...))
+	return errors.Join(errs...)
+}
+
+// InvalidateModel removes every cached entry of each model: the keys under
+// "viborm[:v<version>]:<model>:". The prefix ends at the separator, so
+// invalidating "user" never touches "userProfile".
+func (c *Cache) InvalidateModel(ctx context.Context, models ...string) error {
+	var errs []error
+	for _, m := range models {
+		if m == "" {
+			errs = append(errs, &KeyError{Reason: "empty model name"})
+			continue
+		}
+		errs = append(errs, c.Clear(ctx, c.prefix+":"+m+":"))
+	}
+	return errors.Join(errs...)
+}
+
+// dropFills marks every in-flight load whose key matches as dropped, detaches
+// matching shared loads so later callers start afresh, and waits for writes
+// already in progress to end.
+func (c *Cache) dropFills(ctx context.Context, match func(string) bool) error {
+	var waits []chan struct{}
+	c.mu.Lock()
+	for f := range c.fills {
+		if match(f.key) {
+			f.dropped = true
+			if f.storing {
+				if f.stored == nil {
+					f.stored = make(chan struct{})
+				}
+				waits = append(waits, f.stored)
+			}
+		}
+	}
+	for k, cl := range c.calls {
+		if match(k) && cl.fill.dropped {
+			delete(c.calls, k)
+		}
+	}
+	c.mu.Unlock()
+	for _, w := range waits {
+		select {
+		case <-w:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
+}
+
+func (c *Cache) addFill(key string) *fill {
+	f := &fill{key: key}
+	c.fills[f] = struct{}{}
+	return f
+}
+
+// store writes a loaded value unless an invalidation dropped its fill.
+func (c *Cache) store(ctx context.Context, f *fill, rp resolved, e Entry) {
+	c.mu.Lock()
+	if f.dropped {
+		c.mu.Unlock()
+		return
+	}
+	f.storing = true
+	c.mu.Unlock()
+	_, err := callDriver(c, ctx, "set", c.timeout, func(ctx context.Context) (none, error) {
+		return none{}, c.d.Set(ctx, f.key, rp.storage(), e)
+	})
+	c.mu.Lock()
+	f.storing = false
+	if f.stored != nil {
+		close(f.stored)
+		f.stored = nil
+	}
+	c.mu.Unlock()
+	if err != nil {
+		c.log.LogAttrs(ctx, slog.LevelWarn, "viborm cache: storing a result failed", slog.String("driver", c.name), slog.Any("err", err))
+	}
+}
+
+// ---- policy ----
+
+type resolved struct {
+	ttl, window time.Duration
+	bypass      bool
+}
+
+func (r resolved) storage() time.Duration { return r.ttl + r.window }
+
+func (c *Cache) resolve(p Policy) (resolved, error) {
+	r := resolved{ttl: p.TTL, bypass: p.Bypass}
+	if r.ttl == 0 {
+		r.ttl = c.ttl
+	} else if err := checkTTL(r.ttl); err != nil {
+		return r, &ConfigError{Field: "Policy.TTL", Reason: "invalid", Err: err}
+	}
+	r.ttl = r.ttl.Truncate(time.Millisecond)
+	if p.StaleWindow < 0 {
+		return r, &ConfigError{Field: "Policy.StaleWindow", Reason: "must not be negative"}
+	}
+	if p.SWR || p.StaleWindow > 0 {
+		r.window = p.StaleWindow.Truncate(time.Millisecond)
+		if r.window == 0 {
+			r.window = r.ttl
+		}
+	}
+	return r, nil
+}
+
+// ---- the cached read ----
+
+// Load is the cached read: it returns the value stored under key, or runs
+// load and stores its result. key is prefixed as by [Cache.FullKey], and
+// [Policy.Key], when set, replaces it.
+//
+//   - A fresh entry (no older than its TTL) is returned at once.
+//   - A stale entry within the policy's stale window is returned at once and
+//     refreshed in the background by one refresher per key: the election is
+//     atomic across processes when the driver implements [Adder].
+//   - Otherwise, and with [Policy.Bypass], load runs and its result is
+//     stored in the background. Concurrent misses of one key share one run
+//     of load; a caller whose ctx ends stops waiting with ctx's error, while
+//     the shared load goes on for the others with a context that keeps ctx's
+//     values but not its cancellation (Close cancels it).
+//   - A load that started before an invalidation covering its key never
+//     stores its result after that invalidation.
+//   - A driver that fails, times out ([Options.Timeout]) or returns a value
+//     that cannot be decoded into T never fails the read: load answers and
+//     the failure is logged.
+//
+// Errors of load are returned as they are and are not cached. With a driver
+// that keeps values in memory the returned value is the stored one itself:
+// treat it as read-only. One key must always be loaded with the same T.
+func Load[T any](ctx context.Context, c *Cache, key string, p Policy, load func(context.Context) (T, error)) (T, error) {
+	var zero T
+	rp, err := c.resolve(p)
+	if err != nil {
+		return zero, err
+	}
+	if p.Key != "" {
+		key = p.Key
+	}
+	if key == "" {
+		return zero, &KeyError{Reason: "empty key"}
+	}
+	if err := ctx.Err(); err != nil {
+		return zero, err
+	}
+	if c.isClosed() {
+		return zero, ErrClosed
+	}
+	full := c.FullKey(key)
+	var driverErr error
+	if !rp.bypass {
+		e, ok, err := c.lookup(ctx, full)
+		if err != nil {
+			driverErr = err
+			c.logFailure(ctx, "get", err)
+		} else if ok {
+			v, derr := decodeValue[T](c.codec, e.Value)
+			if derr != nil {
+				driverErr = derr
+				c.logFailure(ctx, "decode", derr)
+			} else {
+				now := c.now()
+				age := now.Sub(e.CreatedAt)
+				if age <= e.TTL {
+					c.observe(full, OutcomeHit, false, nil, rp.ttl)
+					return v, nil
+				}
+				if rp.window > 0 && age <= e.TTL+rp.window {
+					c.refresh(ctx, full, rp, func(ctx context.Context) (any, error) { return load(ctx) })
+					c.observe(full, OutcomeStale, false, nil, rp.ttl)
+					return v, nil
+				}
+			}
+		}
+	}
+	if rp.bypass {
+		return loadBypass(ctx, c, full, rp, load)
+	}
+	return loadShared(ctx, c, full, rp, load, driverErr)
+}
+
+func (c *Cache) lookup(ctx context.Context, full string) (Entry, bool, error) {
+	if c.nonblock {
+		e, ok, err := c.d.Get(ctx, full)
+		if err != nil {
+			return e, ok, &DriverError{Driver: c.name, Op: "get", Err: err}
+		}
+		return e, ok, nil
+	}
+	type got struct {
+		e  Entry
+		ok bool
+	}
+	g, err := callDriver(c, ctx, "get", c.timeout, func(ctx context.Context) (got, error) {
+		e, ok, err := c.d.Get(ctx, full)
+		return got{e, ok}, err
+	})
+	return g.e, g.ok, err
+}
+
+func (c *Cache) logFailure(ctx context.Context, op string, err error) {
+	if errors.Is(err, ErrClosed) {
+		return
+	}
+	c.log.LogAttrs(ctx, slog.LevelWarn, "viborm cache: "+op+" failed; answering from the loader",
+		slog.String("driver", c.name), slog.Any("err", err))
+}
+
+func (c *Cache) observe(key string, o Outcome, shared bool, derr error, ttl time.Duration) {
+	if c.observer != nil {
+		c.observer(Event{Key: key, Outcome: o, Shared: shared, DriverErr: derr, TTL: ttl})
+	}
+}
+
+// decodeValue returns a stored value as a T: the value itself when the
+// driver kept it in memory, or decoded from JSON when the driver serialized
+// it.
+func decodeValue[T any](codec Codec, v any) (T, error) {
+	if x, ok := v.(T); ok {
+		return x, nil
+	}
+	var out T
+	switch raw := v.(type) {
+	case json.RawMessage:
+		if err := codec.Unmarshal(raw, &out); err != nil {
+			return out, &EntryError{Reason: fmt.Sprintf("value cannot be decoded into %s", reflect.TypeFor[T]()), Err: err}
+		}
+		return out, nil
+	case nil:
+		switch reflect.TypeFor[T]().Kind() {
+		case reflect.Pointer, reflect.Map, reflect.Slice, reflect.Interface:
+			return out, nil
+		}
+	}
+	return out, &EntryError{Reason: fmt.Sprintf("cached value is a %T, not a %s", v, reflect.TypeFor[T]())}
+}
+
+// panicError carries a loader's panic to the callers waiting for it.
+type panicError struct{ value any }
+
+func loadShared[T any](ctx context.Context, c *Cache, full string, rp resolved, load func(context.Context) (T, error), driverErr error) (T, error) {
+	var zero T
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return zero, ErrClosed
+	}
+	cl, shared := c.calls[full]
+	if !shared {
+		cl = &call{done: make(chan struct{}), fill: c.addFill(full)}
+		c.calls[full] = cl
+		c.running++
+		c.mu.Unlock()
+		lctx, cancel := c.detached(ctx)
+		go func() {
+			defer c.release()
+			defer cancel()
+			runShared(lctx, c, cl, rp, load)
+		}()
+	} else {
+		c.mu.Unlock()
+	}
+	select {
+	case <-cl.done:
+	case <-ctx.Done():
+		return zero, ctx.Err()
+	}
+	if cl.pan != nil {
+		panic(cl.pan)
+	}
+	if cl.err != nil {
+		c.observe(full, OutcomeError, shared, driverErr, rp.ttl)
+		return zero, cl.err
+	}
+	v, ok := cl.val.(T)
+	if !ok {
+		// Another caller loaded this key as another type: load our own.
+		return load(ctx)
+	}
+	c.observe(full, OutcomeMiss, shared, driverErr, rp.ttl)
+	return v, nil
+}
+
+func runShared[T any](ctx context.Context, c *Cache, cl *call, rp resolved, load func(context.Context) (T, error)) {
+	started := c.now()
+	var v T
+	var err error
+	func() {
+		defer func() {
+			if r := recover(); r != nil {
+				cl.pan = fmt.Sprintf("viborm cache: loader panicked: %v", r)
+			}
+		}()
+		v, err = load(ctx)
+	}()
+	f := cl.fill
+	finish := func() {
+		c.mu.Lock()
+		if c.calls[f.key] == cl {
+			delete(c.calls, f.key)
+		}
+		delete(c.fills, f)
+		c.mu.Unlock()
+	}
+	if cl.pan != nil || err != nil {
+		cl.err = err
+		finish()
+		close(cl.done)
+		return
+	}
+	cl.val = v
+	e := NewEntry(v, started, rp.ttl)
+	// Hand the write to the background before answering, so that a
+	// WaitUntil hook learns of it before the caller returns. Until the write
+	// ends, new callers of the key share this result.
+	sctx, cancel := c.detached(ctx)
+	if !c.background(sctx, func(ctx context.Context) {
+		defer cancel()
+		defer finish()
+		c.store(ctx, f, rp, e)
+	}) {
+		cancel()
+		finish()
+	}
+	close(cl.done)
+}
+
+func loadBypass[T any](ctx context.Context, c *Cache, full string, rp resolved, load func(context.Context) (T, error)) (T, error) {
+	c.mu.Lock()
+	f := c.addFill(full)
+	c.mu.Unlock()
+	drop := func() {
+		c.mu.Lock()
+		delete(c.fills, f)
+		c.mu.Unlock()
+	}
+	started := c.now()
+	v, err := load(ctx)
+	if err != nil {
+		drop()
+		c.observe(full, OutcomeError, false, nil, rp.ttl)
+		return v, err
+	}
+	e := NewEntry(v, started, rp.ttl)
+	bctx, cancel := c.detached(ctx)
+	if !c.background(bctx, func(ctx context.Context) {
+		defer cancel()
+		defer drop()
+		c.store(ctx, f, rp, e)
+	}) {
+		cancel()
+		drop()
+	}
+	c.observe(full, OutcomeBypass, false, nil, rp.ttl)
+	return v, nil
+}
+
+// refresh schedules a background refresh of a stale key, unless one is in
+// flight here already or another process holds the refresh marker.
+func (c *Cache) refresh(ctx context.Context, full string, rp resolved, load func(context.Context) (any, error)) {
+	c.mu.Lock()
+	if c.closed || c.refreshing[full] || c.calls[full] != nil {
+		c.mu.Unlock()
+		return
+	}
+	c.refreshing[full] = true
+	f := c.addFill(full)
+	c.mu.Unlock()
+	done := func() {
+		c.mu.Lock()
+		delete(c.refreshing, full)
+		delete(c.fills, f)
+		c.mu.Unlock()
+	}
+	bctx, cancel := c.detached(ctx)
+	if !c.background(bctx, func(ctx context.Context) {
+		defer cancel()
+		defer done()
+		c.runRefresh(ctx, f, rp, load)
+	}) {
+		cancel()
+		done()
+	}
+}
+
+// runRefresh elects this process as the refresher of a stale key through
+// the key's refresh marker, reloads it and stores the result.
+func (c *Cache) runRefresh(ctx context.Context, f *fill, rp resolved, load func(context.Context) (any, error)) {
+	marker := markerKey(f.key)
+	elected, err := c.elect(ctx, marker)
+	if err != nil {
+		c.logFailure(ctx, "refresh election", err)
+		return
+	}
+	if !elected {
+		return
+	}
+	defer func() {
+		_, err := callDriver(c, ctx, "delete", c.timeout, func(ctx context.Context) (none, error) {
+			return none{}, c.d.Delete(ctx, []string{marker})
+		})
+		if err != nil {
+			c.log.LogAttrs(ctx, slog.LevelWarn, "viborm cache: removing a refresh marker failed",
+				slog.String("driver", c.name), slog.Any("err", err))
+		}
+	}()
+	started := c.now()
+	v, err := load(ctx)
+	if err != nil {
+		c.log.LogAttrs(ctx, slog.LevelWarn, "viborm cache: background refresh failed; the stale value stays",
+			slog.String("driver", c.name), slog.Any("err", err))
+		return
+	}
+	c.store(ctx, f, rp, NewEntry(v, started, rp.ttl))
+}
+
+// elect takes the refresh marker: atomically with an [Adder], and with a
+// best-effort get-then-set otherwise (the refresh still runs once per key in
+// this process).
+func (c *Cache) elect(ctx context.Context, marker string) (bool, error) {
+	e := NewEntry(true, c.now(), c.markerTTL)
+	if c.adder != nil {
+		return callDriver(c, ctx, "add", c.timeout, func(ctx context.Context) (bool, error) {
+			return c.adder.Add(ctx, marker, c.markerTTL, e)
+		})
+	}
+	return callDriver(c, ctx, "set", c.timeout, func(ctx context.Context) (bool, error) {
+		if _, ok, err := c.d.Get(ctx, marker); err != nil || ok {
+			return false, err
+		}
+		return true, c.d.Set(ctx, marker, c.markerTTL, e)
+	})
+}
+
+// Close stops the cache and waits for its work: later calls return
+// [ErrClosed]; shared loads, background refreshes and writes in flight run to
+// their end (writes are bounded by [Options.Timeout]); then the driver is
+// closed if it implements [Closer]. Close is idempotent: every call returns
+// the first close's result. [Cache.Shutdown] bounds the wait.
+func (c *Cache) Close() error { return c.Shutdown(context.Background()) }
+
+// Shutdown is [Cache.Close] with a bound: when ctx ends before the work in
+// flight has finished, that work's contexts are cancelled, Shutdown waits for
+// it to return and reports ctx's error.
+func (c *Cache) Shutdown(ctx context.Context) error {
+	c.mu.Lock()
+	if !c.closed {
+		c.closed = true
+		if c.running == 0 {
+			close(c.idle)
+		}
+	}
+	c.mu.Unlock()
+	var ctxErr error
+	select {
+	case <-c.idle:
+	case <-ctx.Done():
+		ctxErr = ctx.Err()
+		c.bgCancel()
+		<-c.idle
+	}
+	c.closeOnce.Do(func() {
+		c.bgCancel()
+		if cl, ok := c.d.(Closer); ok {
+			if err := cl.Close(); err != nil {
+				c.closeErr = &DriverError{Driver: c.name, Op: "close", Err: err}
+			}
+		}
+	})
+	return errors.Join(ctxErr, c.closeErr)
+}
