@@ -206,11 +206,20 @@ func (e *encoder) time(t time.Time) {
 	e.buf = binary.BigEndian.AppendUint32(e.buf, uint32(t.Nanosecond()))
 }
 
-func joinPath(path, elem string) string {
-	if path == "" {
-		return elem
+// inPath records, on the way out of a container, where in the arguments a
+// *KeyError happened: paths read like "where.OR[1].score".
+func inPath(err error, elem string) error {
+	if ke, ok := err.(*KeyError); ok {
+		switch {
+		case ke.Path == "":
+			ke.Path = elem
+		case strings.HasPrefix(ke.Path, "["):
+			ke.Path = elem + ke.Path
+		default:
+			ke.Path = elem + "." + ke.Path
+		}
 	}
-	return path + "." + elem
+	return err
 }
 
 // encode writes v. The fast paths cover the types JSON-like arguments are
@@ -256,9 +265,9 @@ func (e *encoder) encode(v any, path string) error {
 		}
 		e.buf = append(e.buf, tagList)
 		e.uvarint(uint64(len(x)))
-		for _, el := range x {
+		for i, el := range x {
 			if err := e.encode(el, path); err != nil {
-				return err
+				return inPath(err, "["+strconv.Itoa(i)+"]")
 			}
 		}
 		return nil
@@ -356,11 +365,8 @@ func (e *encoder) stringMap(m map[string]any, path string) error {
 		k := e.keys[i]
 		e.str(tagString, k)
 		if err := e.encode(m[k], path); err != nil {
-			if ke, ok := err.(*KeyError); ok && ke.Path == path {
-				ke.Path = joinPath(path, k)
-			}
 			e.keys = e.keys[:start]
-			return err
+			return inPath(err, k)
 		}
 	}
 	e.keys = e.keys[:start]
@@ -479,7 +485,7 @@ func (e *encoder) list(v reflect.Value, path string, p uintptr) error {
 	e.uvarint(uint64(v.Len()))
 	for i := range v.Len() {
 		if err := e.reflect(v.Index(i), path); err != nil {
-			return err
+			return inPath(err, "["+strconv.Itoa(i)+"]")
 		}
 	}
 	return nil
@@ -504,12 +510,11 @@ func (e *encoder) mapValue(v reflect.Value, path string) error {
 		}
 		k := e.buf
 		e.buf = nil
-		elemPath := path
-		if iter.Key().Kind() == reflect.String {
-			elemPath = joinPath(path, iter.Key().String())
-		}
-		if err := e.reflect(iter.Value(), elemPath); err != nil {
+		if err := e.reflect(iter.Value(), path); err != nil {
 			e.buf = outer
+			if iter.Key().Kind() == reflect.String {
+				return inPath(err, iter.Key().String())
+			}
 			return err
 		}
 		pairs = append(pairs, pair{k, e.buf})
@@ -592,8 +597,8 @@ func (e *encoder) structValue(v reflect.Value, path string) error {
 		}
 		n++
 		e.str(tagString, f.name)
-		if err := e.reflect(fv, joinPath(path, f.name)); err != nil {
-			return err
+		if err := e.reflect(fv, path); err != nil {
+			return inPath(err, f.name)
 		}
 	}
 	binary.BigEndian.PutUint32(e.buf[at:], uint32(n))

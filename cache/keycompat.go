@@ -155,7 +155,7 @@ func (s *compatStringifier) value(v reflect.Value, path string, _ bool) error {
 				s.buf = append(s.buf, ',')
 			}
 			if err := s.value(v.Index(i), path, false); err != nil {
-				return err
+				return inPath(err, "["+strconv.Itoa(i)+"]")
 			}
 		}
 		s.buf = append(s.buf, ']')
@@ -257,8 +257,8 @@ func (s *compatStringifier) object(v reflect.Value, path string) error {
 		}
 		s.buf = appendJSString(s.buf, m.name)
 		s.buf = append(s.buf, ':')
-		if err := s.value(m.v, joinPath(path, m.name), true); err != nil {
-			return err
+		if err := s.value(m.v, path, true); err != nil {
+			return inPath(err, m.name)
 		}
 	}
 	s.buf = append(s.buf, '}')

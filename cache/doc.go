@@ -1,0 +1,47 @@
+// Package cache is VibORM's query-result cache: a [Cache] that users hold,
+// on top of a small [Driver] that any backend can implement.
+//
+// It depends on the standard library only. Drivers live in their own
+// packages: [github.com/viborm/viborm-go/cache/memorycache] (the embedded
+// default), [github.com/viborm/viborm-go/cache/rediscache] (Redis standalone,
+// Sentinel and Cluster) and [github.com/viborm/viborm-go/cache/upstashcache]
+// (Upstash REST). [github.com/viborm/viborm-go/cache/cachetest] checks that a
+// driver keeps the [Driver] contract.
+//
+// # Keys
+//
+// Keys read "viborm[:v<version>]:<model>:<operation>:<hash>". [Key] and
+// [Cache.Key] build them from Go arguments; the default hash is the first 128
+// bits of a SHA-256 over a type-tagged encoding, and [KeyOptions.Compat]
+// reproduces the TypeScript VibORM keys. A key that already starts with
+// "viborm:" is used as it is; any other key is prefixed.
+//
+// # Reads
+//
+// [Load] is the cached read over a loader: a fresh hit answers from the
+// cache; a stale hit with stale-while-revalidate answers at once and refreshes
+// in the background, one refresher per key; a miss runs the loader once for
+// all concurrent callers of the key and stores the result. [Policy] carries
+// the per-read settings: TTL ([ParseTTL] reads "5 minutes"), SWR and its
+// window, bypass and a custom key.
+//
+// # Invalidation
+//
+// [Cache.Invalidate] takes exact keys and "prefix*" patterns;
+// [Cache.InvalidateModel] clears every entry of a model and stops at the
+// separator, so "user" never touches "userProfile". A load that started
+// before an invalidation of its key never stores its result after it.
+//
+// # Failure
+//
+// The cache never fails a read because of its backend: a driver error, a
+// driver slower than [Options.Timeout] or an entry that cannot be decoded
+// makes the read answer from the loader, and the failure is logged with
+// [log/slog] (keys are never logged). Invalidation errors are returned.
+//
+// # Background work
+//
+// Writes after a miss and stale refreshes run in the background, through
+// [Options.WaitUntil] when set (the Go form of VibORM's waitUntil) and on the
+// cache's own goroutines otherwise. [Cache.Close] waits for all of it.
+package cache
