@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -43,6 +44,7 @@ type Cache struct {
 	refreshing map[string]bool    // keys with a refresh in flight here
 	running    int                // goroutines and tasks in flight
 	closed     bool
+	closedFlag atomic.Bool   // closed, readable without mu on the hit path
 	idle       chan struct{} // closed when running drops to zero after Close
 
 	closeOnce sync.Once
@@ -256,11 +258,7 @@ type none struct{}
 
 // ---- plain operations ----
 
-func (c *Cache) isClosed() bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.closed
-}
+func (c *Cache) isClosed() bool { return c.closedFlag.Load() }
 
 // Get returns the raw entry stored under key (prefixed as by
 // [Cache.FullKey]); ok is false on a miss. Driver failures are returned as a
@@ -818,6 +816,7 @@ func (c *Cache) Shutdown(ctx context.Context) error {
 	c.mu.Lock()
 	if !c.closed {
 		c.closed = true
+		c.closedFlag.Store(true)
 		if c.running == 0 {
 			close(c.idle)
 		}

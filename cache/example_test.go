@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/viborm/viborm-go/cache"
+	"github.com/viborm/viborm-go/cache/memorycache"
 )
 
 func ExampleKey() {
@@ -33,7 +34,8 @@ func ExampleParseTTL() {
 
 func ExampleLoad() {
 	ctx := context.Background()
-	c, _ := cache.New(newMapDriver(nil), &cache.Options{WaitUntil: cache.Inline})
+	drv, _ := memorycache.New(nil)
+	c, _ := cache.New(drv, &cache.Options{WaitUntil: cache.Inline})
 	defer c.Close()
 
 	key, _ := c.Key("user", "count", map[string]any{"where": map[string]any{"active": true}})

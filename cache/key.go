@@ -250,19 +250,14 @@ func (e *encoder) encode(v any, path string) error {
 	case map[string]any:
 		return e.stringMap(x, path)
 	case []any:
+		var p uintptr
 		if len(x) > 0 {
-			p := reflect.ValueOf(x).Pointer()
-			if slices.Contains(e.path, p) {
-				return &KeyError{Path: path, Reason: "cyclic value"}
-			}
-			e.path = append(e.path, p)
-			defer func() { e.path = e.path[:len(e.path)-1] }()
+			p = reflect.ValueOf(x).Pointer()
 		}
-		e.depth++
-		defer func() { e.depth-- }()
-		if e.depth > maxKeyDepth {
-			return &KeyError{Path: path, Reason: "nested too deeply"}
+		if err := e.enter(path, p); err != nil {
+			return err
 		}
+		defer e.leave(p)
 		e.buf = append(e.buf, tagList)
 		e.uvarint(uint64(len(x)))
 		for i, el := range x {
