@@ -1,0 +1,130 @@
+package viborm
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/viborm/viborm-go/cache"
+)
+
+// Code is a stable error code, VibORM style ("V3001").
+type Code string
+
+// The error codes.
+const (
+	CodeConnection         Code = "V1001" // the database could not be reached
+	CodeDatabase           Code = "V1002" // any other database error
+	CodeNotFound           Code = "V3001" // an OrErr read, update or delete found no row
+	CodeValidation         Code = "V4001" // invalid query arguments
+	CodeSchema             Code = "V4002" // an invalid schema or binding (NewClient)
+	CodeUniqueViolation    Code = "V5001"
+	CodeForeignKey         Code = "V5002"
+	CodeNotNull            Code = "V5003"
+	CodeSerialization      Code = "V5004" // deadlock or serialization failure: retry
+	CodeInvalidCacheOption Code = "V10001"
+	CodeInvalidCacheKey    Code = "V10002"
+	CodeNotCacheable       Code = "V10003"
+	CodeCacheNotConfigured Code = "V10004"
+	CodeCacheInvalidation  Code = "V10005"
+)
+
+// Sentinels for errors.Is; every *Error matches the sentinel of its Code.
+var (
+	ErrConnection         = errors.New("viborm: connection error")
+	ErrDatabase           = errors.New("viborm: database error")
+	ErrNotFound           = errors.New("viborm: record not found")
+	ErrValidation         = errors.New("viborm: invalid arguments")
+	ErrSchema             = errors.New("viborm: invalid schema")
+	ErrUniqueViolation    = errors.New("viborm: unique constraint violation")
+	ErrForeignKey         = errors.New("viborm: foreign key violation")
+	ErrNotNull            = errors.New("viborm: not-null violation")
+	ErrSerialization      = errors.New("viborm: serialization failure")
+	ErrInvalidCacheOption = errors.New("viborm: invalid cache option")
+	ErrInvalidCacheKey    = errors.New("viborm: invalid cache key")
+	ErrNotCacheable       = errors.New("viborm: operation is not cacheable")
+	ErrCacheNotConfigured = errors.New("viborm: cache not configured")
+	ErrCacheInvalidation  = errors.New("viborm: cache invalidation failed")
+)
+
+var sentinels = map[Code]error{
+	CodeConnection: ErrConnection, CodeDatabase: ErrDatabase, CodeNotFound: ErrNotFound,
+	CodeValidation: ErrValidation, CodeSchema: ErrSchema, CodeUniqueViolation: ErrUniqueViolation,
+	CodeForeignKey: ErrForeignKey, CodeNotNull: ErrNotNull, CodeSerialization: ErrSerialization,
+	CodeInvalidCacheOption: ErrInvalidCacheOption, CodeInvalidCacheKey: ErrInvalidCacheKey,
+	CodeNotCacheable: ErrNotCacheable, CodeCacheNotConfigured: ErrCacheNotConfigured,
+	CodeCacheInvalidation: ErrCacheInvalidation,
+}
+
+// Error is every error the client returns about a query, the schema or the
+// cache configuration. It matches the sentinel of its Code with errors.Is
+// (errors.Is(err, viborm.ErrNotFound)) and unwraps to the underlying database
+// or cache error.
+type Error struct {
+	Code    Code
+	Model   string // the model, when known
+	Op      string // the operation, such as "findMany"
+	Field   string // the field or argument path, when known
+	Message string
+	Err     error // the database or cache error, if any
+}
+
+func (e *Error) Error() string {
+	s := "viborm " + string(e.Code)
+	if e.Model != "" {
+		s += " " + e.Model
+		if e.Op != "" {
+			s += "." + e.Op
+		}
+	}
+	if e.Field != "" {
+		s += " (" + e.Field + ")"
+	}
+	s += ": " + e.Message
+	if e.Err != nil {
+		s += ": " + e.Err.Error()
+	}
+	return s
+}
+
+// Unwrap returns the underlying error.
+func (e *Error) Unwrap() error { return e.Err }
+
+// Is reports whether target is the sentinel of e's Code.
+func (e *Error) Is(target error) bool { return target != nil && sentinels[e.Code] == target }
+
+// IsRetryable reports whether err is a deadlock, serialization failure or
+// connection error, after which retrying the transaction may succeed.
+func IsRetryable(err error) bool {
+	return errors.Is(err, ErrSerialization) || errors.Is(err, ErrConnection)
+}
+
+func validationf(field, format string, args ...any) *Error {
+	return &Error{Code: CodeValidation, Field: field, Message: fmt.Sprintf(format, args...)}
+}
+
+func schemaf(model, field, format string, args ...any) *Error {
+	return &Error{Code: CodeSchema, Model: model, Field: field, Message: fmt.Sprintf(format, args...)}
+}
+
+// withOp fills in the model and operation of an *Error.
+func withOp(err error, model, op string) error {
+	var e *Error
+	if errors.As(err, &e) {
+		if e.Model == "" {
+			e.Model = model
+		}
+		if e.Op == "" {
+			e.Op = op
+		}
+	}
+	return err
+}
+
+// cacheOptionError wraps a cache configuration error (such as an invalid TTL).
+func cacheOptionError(err error) *Error {
+	code := CodeInvalidCacheOption
+	if errors.Is(err, cache.ErrInvalidKey) {
+		code = CodeInvalidCacheKey
+	}
+	return &Error{Code: code, Message: "invalid cache options", Err: err}
+}
