@@ -734,3 +734,45 @@ func TestCloseDrainsBackgroundWork(t *testing.T) {
 	}
 	handed.Wait()
 }
+
+// Config.WaitUntil is VibORM's waitUntil: the background work of cached
+// reads (the write after a miss) is handed to it before the read returns.
+func TestConfigWaitUntilSchedulesCacheWork(t *testing.T) {
+	ctx := context.Background()
+	var mu sync.Mutex
+	var tasks []func(context.Context)
+	hook := func(ctx context.Context, task func(context.Context)) {
+		mu.Lock()
+		tasks = append(tasks, task)
+		mu.Unlock()
+	}
+	clk := newClock()
+	kv, err := cache.New(newCacheDriver(t, "memory", clk), &cache.Options{Now: clk.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := newClient(t, "sqlite", viborm.Config{Cache: kv, WaitUntil: hook})
+	seed(t, db)
+	cached := db.WithCache(viborm.CacheOptions{TTL: time.Minute})
+	if _, err := Users.Count(ctx, cached, viborm.Count{}); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	pending := tasks
+	tasks = nil
+	mu.Unlock()
+	if len(pending) != 1 {
+		t.Fatalf("the hook got %d tasks, want the write after the miss", len(pending))
+	}
+	key, err := Users.CacheKey(cached, viborm.OpCount, viborm.Count{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, _ := kv.Get(ctx, key); ok {
+		t.Fatal("stored before the hook ran the task")
+	}
+	pending[0](ctx)
+	if _, ok, _ := kv.Get(ctx, key); !ok {
+		t.Fatal("running the task did not store the result")
+	}
+}

@@ -58,10 +58,13 @@ type Config struct {
 	// "viborm:v<CacheVersion>:…". Empty means the cache's own version
 	// (cache.Options.Version).
 	CacheVersion string
-	// WaitUntil is handed to nothing by the client itself: background cache
-	// work is scheduled by the Cache (set cache.Options.WaitUntil). The
-	// client uses it for its invalidation retries; nil means goroutines the
-	// client owns and Close waits for.
+	// WaitUntil is VibORM's waitUntil: it schedules the background work of
+	// the client's cached reads (the write after a miss, stale refreshes;
+	// handed to the cache per read as cache.Policy.WaitUntil) and the
+	// client's invalidation retries. It must run each task exactly once; a
+	// serverless handler waits for the tasks it was given before returning.
+	// Nil means the cache's own cache.Options.WaitUntil, and goroutines the
+	// cache and client own and Close waits for.
 	WaitUntil func(ctx context.Context, task func(context.Context))
 	// AutoInvalidate is the default of [Invalidate.Auto] for writes: clear
 	// the written model's cached reads after each write. Off by default, as
@@ -334,7 +337,7 @@ func (c *Client) WithCache(o CacheOptions) *Cached {
 		cc.ex.err = &Error{Code: CodeCacheNotConfigured, Message: "WithCache needs Config.Cache"}
 		return cc
 	}
-	p := &cache.Policy{TTL: o.TTL, SWR: o.SWR || o.StaleWindow > 0, StaleWindow: o.StaleWindow, Bypass: o.Bypass, Key: o.Key}
+	p := &cache.Policy{TTL: o.TTL, SWR: o.SWR || o.StaleWindow > 0, StaleWindow: o.StaleWindow, Bypass: o.Bypass, Key: o.Key, WaitUntil: c.cfg.WaitUntil}
 	switch {
 	case o.TTL < 0:
 		cc.ex.err = &Error{Code: CodeInvalidCacheOption, Field: "TTL", Message: "must not be negative"}

@@ -183,9 +183,9 @@ func (c *Cache) release() {
 	c.mu.Unlock()
 }
 
-// background runs task through Options.WaitUntil, or on a goroutine of the
-// cache's own. Close waits for it either way.
-func (c *Cache) background(ctx context.Context, task func(context.Context)) bool {
+// background runs task through the read's or the cache's WaitUntil, or on a
+// goroutine of the cache's own. Close waits for it either way.
+func (c *Cache) background(ctx context.Context, hook func(context.Context, func(context.Context)), task func(context.Context)) bool {
 	if !c.acquire() {
 		return false
 	}
@@ -193,8 +193,11 @@ func (c *Cache) background(ctx context.Context, task func(context.Context)) bool
 		defer c.release()
 		task(ctx)
 	}
-	if c.waitUntil != nil {
-		c.waitUntil(ctx, run)
+	if hook == nil {
+		hook = c.waitUntil
+	}
+	if hook != nil {
+		hook(ctx, run)
 	} else {
 		go run(ctx)
 	}
@@ -450,12 +453,13 @@ func (c *Cache) store(ctx context.Context, f *fill, rp resolved, e Entry) {
 type resolved struct {
 	ttl, window time.Duration
 	bypass      bool
+	waitUntil   func(context.Context, func(context.Context))
 }
 
 func (r resolved) storage() time.Duration { return r.ttl + r.window }
 
 func (c *Cache) resolve(p Policy) (resolved, error) {
-	r := resolved{ttl: p.TTL, bypass: p.Bypass}
+	r := resolved{ttl: p.TTL, bypass: p.Bypass, waitUntil: p.WaitUntil}
 	if r.ttl == 0 {
 		r.ttl = c.ttl
 	} else if err := checkTTL(r.ttl); err != nil {
@@ -684,7 +688,7 @@ func runShared[T any](ctx context.Context, c *Cache, cl *call, rp resolved, load
 	// WaitUntil hook learns of it before the caller returns. Until the write
 	// ends, new callers of the key share this result.
 	sctx, cancel := c.detached(ctx)
-	if !c.background(sctx, func(ctx context.Context) {
+	if !c.background(sctx, rp.waitUntil, func(ctx context.Context) {
 		defer cancel()
 		defer finish()
 		c.store(ctx, f, rp, e)
@@ -713,7 +717,7 @@ func loadBypass[T any](ctx context.Context, c *Cache, full string, rp resolved, 
 	}
 	e := NewEntry(v, started, rp.ttl)
 	bctx, cancel := c.detached(ctx)
-	if !c.background(bctx, func(ctx context.Context) {
+	if !c.background(bctx, rp.waitUntil, func(ctx context.Context) {
 		defer cancel()
 		defer drop()
 		c.store(ctx, f, rp, e)
@@ -743,7 +747,7 @@ func (c *Cache) refresh(ctx context.Context, full string, rp resolved, load func
 		c.mu.Unlock()
 	}
 	bctx, cancel := c.detached(ctx)
-	if !c.background(bctx, func(ctx context.Context) {
+	if !c.background(bctx, rp.waitUntil, func(ctx context.Context) {
 		defer cancel()
 		defer done()
 		c.runRefresh(ctx, f, rp, load)

@@ -623,3 +623,21 @@ func TestLoaderPanicReachesCaller(t *testing.T) {
 	}()
 	cache.Load(context.Background(), c, "k", cache.Policy{}, func(context.Context) (int, error) { panic("bad loader") })
 }
+
+func TestPolicyWaitUntilOverridesOptions(t *testing.T) {
+	var fromOptions, fromPolicy atomic.Int64
+	d := newMapDriver(nil)
+	c, _ := cache.New(d, &cache.Options{Logger: quietLogger(), WaitUntil: func(ctx context.Context, task func(context.Context)) {
+		fromOptions.Add(1)
+		task(ctx)
+	}})
+	defer c.Close()
+	p := cache.Policy{WaitUntil: func(ctx context.Context, task func(context.Context)) {
+		fromPolicy.Add(1)
+		task(ctx)
+	}}
+	mustLoad(t, c, "k", p, func(context.Context) (int, error) { return 1, nil })
+	if fromPolicy.Load() != 1 || fromOptions.Load() != 0 || !d.has("viborm:k") {
+		t.Fatalf("policy hook ran %d, options hook %d; want the write through the policy's hook", fromPolicy.Load(), fromOptions.Load())
+	}
+}

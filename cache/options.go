@@ -91,6 +91,12 @@ type Policy struct {
 	// Key replaces the generated key. It is prefixed like any key (unless it
 	// already starts with "viborm:").
 	Key string
+
+	// WaitUntil, when set, schedules this read's background work (the write
+	// after a miss, a stale refresh) instead of [Options.WaitUntil], with the
+	// same contract. VibORM passes its waitUntil per execution the same way;
+	// an ORM client hands its own hook here.
+	WaitUntil func(ctx context.Context, task func(context.Context))
 }
 
 // Outcome says how a cached read was answered.
