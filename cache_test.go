@@ -75,7 +75,7 @@ func newCacheDriver(t testing.TB, kind string, clk *clock) cache.Driver {
 		}
 		return d
 	case "redis":
-		rdb := redis.NewClient(&redis.Options{Addr: testenv.RedisAddr(t)})
+		rdb := redis.NewClient(&redis.Options{Addr: testenv.RedisAddr(t), ContextTimeoutEnabled: true})
 		t.Cleanup(func() { rdb.Close() })
 		d, err := rediscache.New(rdb, nil)
 		if err != nil {

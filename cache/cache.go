@@ -23,7 +23,8 @@ import (
 type Cache struct {
 	d         Driver
 	name      string
-	nonblock  bool
+	nonblock  bool // call directly, no deadline needed
+	honorsCtx bool // call directly, deadline through the context
 	adder     Adder
 	prefix    string // "viborm" or "viborm:v<version>"
 	ttl       time.Duration
@@ -116,6 +117,7 @@ func New(d Driver, opts *Options) (*Cache, error) {
 		d:          d,
 		name:       d.Name(),
 		nonblock:   isNonblocking(d),
+		honorsCtx:  honorsContext(d),
 		prefix:     Prefix(o.Version),
 		ttl:        o.DefaultTTL.Truncate(time.Millisecond),
 		timeout:    o.Timeout,
@@ -212,8 +214,9 @@ func (c *Cache) detached(ctx context.Context) (context.Context, context.CancelFu
 	return dctx, func() { stop(); cancel() }
 }
 
-// call runs one driver operation. A driver that answers from memory is
-// called directly. Any other is called on a goroutine of the cache's, so a
+// callDriver runs one driver operation. A driver that answers from memory
+// is called directly; so is one that honors its context, with the timeout in
+// the context. Any other is called on a goroutine of the cache's, so a
 // driver that ignores its context still cannot hold the caller past ctx's
 // deadline or timeout (when timeout > 0).
 func callDriver[R any](c *Cache, ctx context.Context, op string, timeout time.Duration, fn func(context.Context) (R, error)) (R, error) {
@@ -233,6 +236,16 @@ func callDriver[R any](c *Cache, ctx context.Context, op string, timeout time.Du
 		cctx, cancel = context.WithTimeout(ctx, timeout)
 	}
 	defer cancel()
+	if c.honorsCtx {
+		r, err := fn(cctx)
+		if err != nil {
+			if cerr := cctx.Err(); cerr != nil && ctx.Err() == nil {
+				err = fmt.Errorf("%w: %w", cerr, err) // the timeout, whatever the driver made of it
+			}
+			return r, &DriverError{Driver: c.name, Op: op, Err: err}
+		}
+		return r, nil
+	}
 	if !c.acquire() {
 		return zero, ErrClosed
 	}
@@ -554,6 +567,21 @@ func Load[T any](ctx context.Context, c *Cache, key string, p Policy, load func(
 }
 
 func (c *Cache) lookup(ctx context.Context, full string) (Entry, bool, error) {
+	if c.honorsCtx {
+		// The hot path of network drivers: callDriver's work, without its
+		// closure.
+		cctx, cancel := context.WithTimeout(ctx, c.timeout)
+		e, ok, err := c.d.Get(cctx, full)
+		if err != nil {
+			if cerr := cctx.Err(); cerr != nil && ctx.Err() == nil {
+				err = fmt.Errorf("%w: %w", cerr, err)
+			}
+			cancel()
+			return e, false, &DriverError{Driver: c.name, Op: "get", Err: err}
+		}
+		cancel()
+		return e, ok, nil
+	}
 	if c.nonblock {
 		e, ok, err := c.d.Get(ctx, full)
 		if err != nil {
@@ -588,7 +616,7 @@ func (c *Cache) observe(key string, o Outcome, shared bool, derr error, ttl time
 
 // decodeValue returns a stored value as a T: the value itself when the
 // driver kept it in memory, or decoded from JSON when the driver serialized
-// it.
+// it: by *T's own UnmarshalJSON when it has one, by the codec otherwise.
 func decodeValue[T any](codec Codec, v any) (T, error) {
 	if x, ok := v.(T); ok {
 		return x, nil
@@ -596,6 +624,14 @@ func decodeValue[T any](codec Codec, v any) (T, error) {
 	var out T
 	switch raw := v.(type) {
 	case json.RawMessage:
+		if u, ok := any(&out).(json.Unmarshaler); ok {
+			// A type that decodes itself gets the bytes directly, without
+			// the codec's validating pass over them.
+			if err := u.UnmarshalJSON(raw); err != nil {
+				return out, &EntryError{Reason: fmt.Sprintf("value cannot be decoded into %s", reflect.TypeFor[T]()), Err: err}
+			}
+			return out, nil
+		}
 		if err := codec.Unmarshal(raw, &out); err != nil {
 			return out, &EntryError{Reason: fmt.Sprintf("value cannot be decoded into %s", reflect.TypeFor[T]()), Err: err}
 		}

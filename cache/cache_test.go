@@ -641,3 +641,35 @@ func TestPolicyWaitUntilOverridesOptions(t *testing.T) {
 		t.Fatalf("policy hook ran %d, options hook %d; want the write through the policy's hook", fromPolicy.Load(), fromOptions.Load())
 	}
 }
+
+// A driver that honors its context is called directly, with the timeout in
+// the context: a slow call ends at the timeout and the loader answers.
+func TestContextHonoringDriverBoundedThroughContext(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		d := newMapDriver(nil)
+		d.honors = true
+		var sawDeadline atomic.Bool
+		d.getHook = func(ctx context.Context) {
+			_, ok := ctx.Deadline()
+			sawDeadline.Store(ok)
+			<-ctx.Done()
+		}
+		c, _ := cache.New(d, &cache.Options{Timeout: 100 * time.Millisecond, Logger: quietLogger(), WaitUntil: cache.Inline})
+		defer c.Close()
+		start := time.Now()
+		v, err := cache.Load(context.Background(), c, "k", cache.Policy{}, func(context.Context) (int, error) { return 3, nil })
+		if err != nil || v != 3 {
+			t.Fatalf("got %d, %v", v, err)
+		}
+		if took := time.Since(start); took != 100*time.Millisecond {
+			t.Fatalf("read took %v, want the 100ms timeout", took)
+		}
+		if !sawDeadline.Load() {
+			t.Fatal("the driver was called without the timeout in its context")
+		}
+		d.getHook = nil
+		if _, ok, err := c.Get(context.Background(), "k"); err != nil || !ok {
+			t.Fatalf("the fill after the slow read was not stored: %v, %v", ok, err)
+		}
+	})
+}

@@ -42,7 +42,8 @@ import (
 //     or "redis".
 //
 // Optional capabilities are separate interfaces discovered by type assertion:
-// [Adder] (set-if-absent), [BatchGetter] and [Closer].
+// [Adder] (set-if-absent), [BatchGetter] and [Closer]; [Nonblocking] and
+// [ContextHonorer] tell the cache how a driver may be called.
 type Driver interface {
 	// Name returns the driver's name for logs, such as "redis".
 	Name() string
@@ -94,6 +95,18 @@ type Nonblocking interface {
 	Nonblocking() bool
 }
 
+// ContextHonorer is implemented by drivers whose every method returns
+// promptly, with the context's error, once its context is done: a network
+// client that applies the context's deadline to its I/O, say. HonorsContext
+// reports whether that holds for this driver (it may depend on how a
+// wrapped client was configured). [Cache] calls such a driver directly on
+// the caller's goroutine and bounds each call with [Options.Timeout] through
+// the context alone, saving the goroutine and timer it otherwise spends per
+// call to stay safe from drivers that ignore their context.
+type ContextHonorer interface {
+	HonorsContext() bool
+}
+
 // GetMany fetches keys from d, in one call when d implements [BatchGetter] and
 // with one Get per key otherwise. A missing key is absent from the result.
 func GetMany(ctx context.Context, d Driver, keys []string) (map[string]Entry, error) {
@@ -116,4 +129,9 @@ func GetMany(ctx context.Context, d Driver, keys []string) (map[string]Entry, er
 func isNonblocking(d Driver) bool {
 	nb, ok := d.(Nonblocking)
 	return ok && nb.Nonblocking()
+}
+
+func honorsContext(d Driver) bool {
+	h, ok := d.(ContextHonorer)
+	return ok && h.HonorsContext()
 }

@@ -16,6 +16,7 @@ type mapDriver struct {
 	now     func() time.Time
 	m       map[string]stored
 	nonblk  bool
+	honors  bool
 	getErr  error
 	setErr  error
 	getHook func(ctx context.Context) // runs before Get, outside the lock
@@ -35,8 +36,9 @@ func newMapDriver(now func() time.Time) *mapDriver {
 	return &mapDriver{now: now, m: map[string]stored{}}
 }
 
-func (d *mapDriver) Name() string      { return "map" }
-func (d *mapDriver) Nonblocking() bool { return d.nonblk }
+func (d *mapDriver) Name() string        { return "map" }
+func (d *mapDriver) Nonblocking() bool   { return d.nonblk }
+func (d *mapDriver) HonorsContext() bool { return d.honors }
 
 func (d *mapDriver) Get(ctx context.Context, key string) (cache.Entry, bool, error) {
 	if d.getHook != nil {

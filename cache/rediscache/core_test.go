@@ -70,15 +70,28 @@ func TestCorruptEntryIsAMissThroughLoad(t *testing.T) {
 // TestReadsSurviveServerDeath kills, freezes and restarts the Redis server
 // under a cache: every read answers from the loader within about the cache's
 // timeout, and caching resumes once the server is back.
+//
+// It runs with a client that applies context deadlines to its I/O (the
+// cache then calls the driver directly) and with one that does not (the
+// cache then enforces its timeout from a goroutine of its own).
 func TestReadsSurviveServerDeath(t *testing.T) {
+	for _, ctxTimeout := range []bool{true, false} {
+		t.Run(map[bool]string{true: "ContextTimeoutEnabled", false: "ContextTimeoutDisabled"}[ctxTimeout], func(t *testing.T) {
+			readsSurviveServerDeath(t, ctxTimeout)
+		})
+	}
+}
+
+func readsSurviveServerDeath(t *testing.T, ctxTimeout bool) {
 	srv := startPrivateServer(t)
 	client := redis.NewClient(&redis.Options{
-		Addr:         srv.addr,
-		DialTimeout:  50 * time.Millisecond,
-		ReadTimeout:  50 * time.Millisecond,
-		WriteTimeout: 50 * time.Millisecond,
-		PoolTimeout:  50 * time.Millisecond,
-		MaxRetries:   -1,
+		Addr:                  srv.addr,
+		DialTimeout:           50 * time.Millisecond,
+		ReadTimeout:           50 * time.Millisecond,
+		WriteTimeout:          50 * time.Millisecond,
+		PoolTimeout:           50 * time.Millisecond,
+		MaxRetries:            -1,
+		ContextTimeoutEnabled: ctxTimeout,
 	})
 	t.Cleanup(func() { client.Close() })
 	const timeout = 100 * time.Millisecond

@@ -88,7 +88,7 @@
 // # Decoding faster
 //
 // Values come back as JSON and are decoded by the cache's [cache.Codec].
-// Package [github.com/viborm/viborm-go/cache/rediscache/gojsoncodec] provides
+// Package [github.com/viborm/viborm-go/cache/gojsoncodec] provides
 // one backed by github.com/goccy/go-json, several times faster than
 // encoding/json on a 100-row result; pass it as both [cache.Options.Codec]
 // and [Options.Codec].

@@ -8,8 +8,8 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/viborm/viborm-go/cache"
+	"github.com/viborm/viborm-go/cache/gojsoncodec"
 	"github.com/viborm/viborm-go/cache/rediscache"
-	"github.com/viborm/viborm-go/cache/rediscache/gojsoncodec"
 )
 
 // Needs a Redis server, so it is compiled but not run.
@@ -19,6 +19,9 @@ func Example() {
 		DialTimeout:  time.Second,
 		ReadTimeout:  200 * time.Millisecond,
 		WriteTimeout: 200 * time.Millisecond,
+		// Apply context deadlines to I/O, so the cache can bound each call
+		// through its context (see Driver.HonorsContext).
+		ContextTimeoutEnabled: true,
 	})
 	defer rdb.Close() // yours to close; the driver never does
 

@@ -57,13 +57,16 @@ type Driver struct {
 	ns      string
 	depth   int
 	noIndex bool
+	// honorsCtx: the client applies context deadlines to its I/O.
+	honorsCtx bool
 }
 
 var (
-	_ cache.Driver      = (*Driver)(nil)
-	_ cache.Adder       = (*Driver)(nil)
-	_ cache.BatchGetter = (*Driver)(nil)
-	_ cache.Closer      = (*Driver)(nil)
+	_ cache.Driver         = (*Driver)(nil)
+	_ cache.Adder          = (*Driver)(nil)
+	_ cache.BatchGetter    = (*Driver)(nil)
+	_ cache.Closer         = (*Driver)(nil)
+	_ cache.ContextHonorer = (*Driver)(nil)
 )
 
 // New returns a Driver that stores in client. The client may be a
@@ -99,8 +102,22 @@ func New(client redis.UniversalClient, opts *Options) (*Driver, error) {
 	}
 	d := &Driver{client: client, codec: o.Codec, ns: o.IndexPrefix, depth: o.IndexDepth, noIndex: o.NoIndex}
 	d.cluster, _ = client.(*redis.ClusterClient)
+	switch c := client.(type) {
+	case *redis.Client:
+		d.honorsCtx = c.Options().ContextTimeoutEnabled
+	case *redis.ClusterClient:
+		d.honorsCtx = c.Options().ContextTimeoutEnabled
+	}
 	return d, nil
 }
+
+// HonorsContext reports whether the client was made with
+// ContextTimeoutEnabled: only then does go-redis apply a context's deadline
+// to its network I/O. When it does, a [cache.Cache] calls the driver
+// directly and bounds each call through the context; otherwise it calls the
+// driver on a goroutine of its own to enforce its timeout, which costs
+// throughput. Set ContextTimeoutEnabled on clients used for caching.
+func (d *Driver) HonorsContext() bool { return d.honorsCtx }
 
 // Name returns "redis".
 func (d *Driver) Name() string { return "redis" }

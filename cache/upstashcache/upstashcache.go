@@ -81,10 +81,11 @@ type Driver struct {
 }
 
 var (
-	_ cache.Driver      = (*Driver)(nil)
-	_ cache.Adder       = (*Driver)(nil)
-	_ cache.BatchGetter = (*Driver)(nil)
-	_ cache.Closer      = (*Driver)(nil)
+	_ cache.Driver         = (*Driver)(nil)
+	_ cache.Adder          = (*Driver)(nil)
+	_ cache.BatchGetter    = (*Driver)(nil)
+	_ cache.Closer         = (*Driver)(nil)
+	_ cache.ContextHonorer = (*Driver)(nil)
 )
 
 // New returns a Driver for the database at url (such as
@@ -131,6 +132,10 @@ func FromEnv(opts *Options) (*Driver, error) {
 
 // Name returns "upstash".
 func (d *Driver) Name() string { return "upstash" }
+
+// HonorsContext reports true: every request is made with its context, which
+// net/http applies to the whole exchange.
+func (d *Driver) HonorsContext() bool { return true }
 
 // Close does nothing: the HTTP client is the caller's.
 func (d *Driver) Close() error { return nil }

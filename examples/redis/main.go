@@ -33,6 +33,7 @@ func main() {
 		log.Fatal(err)
 	}
 	opt.DialTimeout, opt.ReadTimeout, opt.WriteTimeout = time.Second, 500*time.Millisecond, 500*time.Millisecond
+	opt.ContextTimeoutEnabled = true // lets the cache bound each call through its context
 	rdb := redis.NewClient(opt)
 	defer rdb.Close() // the client is ours: the driver never closes it
 

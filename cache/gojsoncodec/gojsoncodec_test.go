@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/viborm/viborm-go/cache"
-	"github.com/viborm/viborm-go/cache/rediscache/gojsoncodec"
+	"github.com/viborm/viborm-go/cache/gojsoncodec"
 )
 
 type user struct {
