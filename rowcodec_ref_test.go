@@ -60,4 +60,3 @@ func decodeRowsReference[T any](md *model, raw []byte) ([]T, error) {
 	}
 	return out, nil
 }
-
