@@ -206,6 +206,21 @@ func (c *Cache) background(ctx context.Context, hook func(context.Context, func(
 	return true
 }
 
+// spawn runs task in the background with a context detached from ctx (see
+// detached), and then done; when the cache is closed and nothing may start,
+// it only runs done.
+func (c *Cache) spawn(ctx context.Context, hook func(context.Context, func(context.Context)), task func(context.Context), done func()) {
+	dctx, cancel := c.detached(ctx)
+	if !c.background(dctx, hook, func(ctx context.Context) {
+		defer cancel()
+		defer done()
+		task(ctx)
+	}) {
+		cancel()
+		done()
+	}
+}
+
 // detached returns a context that keeps ctx's values but not its
 // cancellation, and that Close cancels.
 func (c *Cache) detached(ctx context.Context) (context.Context, context.CancelFunc) {
@@ -723,15 +738,7 @@ func runShared[T any](ctx context.Context, c *Cache, cl *call, rp resolved, load
 	// Hand the write to the background before answering, so that a
 	// WaitUntil hook learns of it before the caller returns. Until the write
 	// ends, new callers of the key share this result.
-	sctx, cancel := c.detached(ctx)
-	if !c.background(sctx, rp.waitUntil, func(ctx context.Context) {
-		defer cancel()
-		defer finish()
-		c.store(ctx, f, rp, e)
-	}) {
-		cancel()
-		finish()
-	}
+	c.spawn(ctx, rp.waitUntil, func(ctx context.Context) { c.store(ctx, f, rp, e) }, finish)
 	close(cl.done)
 }
 
@@ -752,15 +759,7 @@ func loadBypass[T any](ctx context.Context, c *Cache, full string, rp resolved, 
 		return v, err
 	}
 	e := NewEntry(v, started, rp.ttl)
-	bctx, cancel := c.detached(ctx)
-	if !c.background(bctx, rp.waitUntil, func(ctx context.Context) {
-		defer cancel()
-		defer drop()
-		c.store(ctx, f, rp, e)
-	}) {
-		cancel()
-		drop()
-	}
+	c.spawn(ctx, rp.waitUntil, func(ctx context.Context) { c.store(ctx, f, rp, e) }, drop)
 	c.observe(full, OutcomeBypass, false, nil, rp.ttl)
 	return v, nil
 }
@@ -782,15 +781,7 @@ func (c *Cache) refresh(ctx context.Context, full string, rp resolved, load func
 		delete(c.fills, f)
 		c.mu.Unlock()
 	}
-	bctx, cancel := c.detached(ctx)
-	if !c.background(bctx, rp.waitUntil, func(ctx context.Context) {
-		defer cancel()
-		defer done()
-		c.runRefresh(ctx, f, rp, load)
-	}) {
-		cancel()
-		done()
-	}
+	c.spawn(ctx, rp.waitUntil, func(ctx context.Context) { c.runRefresh(ctx, f, rp, load) }, done)
 }
 
 // runRefresh elects this process as the refresher of a stale key through
