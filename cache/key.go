@@ -57,7 +57,8 @@ func ModelPrefix(version, model string) string {
 // instant, whatever its location), []byte, [*big.Int], [json.RawMessage]
 // (canonicalized, so member order and spacing do not matter), types
 // implementing [json.Marshaler] or [encoding.TextMarshaler], and nil. A nil
-// args means no arguments. Every value is tagged with its kind, so 1, 1.0,
+// args means no arguments (TypeScript's undefined); json.RawMessage("null")
+// is an explicit null. Every value is tagged with its kind, so 1, 1.0,
 // "1" and []byte("1") never collide.
 //
 // By default the hash is the first 128 bits of the SHA-256 of that tagged
