@@ -285,29 +285,15 @@ func appendTagged(b []byte, v any) []byte {
 	return append(b, out...)
 }
 
+// untag returns the canonical value of a tagged value decoded by
+// encoding/json: nil, a bool, or a tagged string (see untagBytes).
 func untag(v any) (any, error) {
 	switch x := v.(type) {
 	case nil, bool:
 		return x, nil
 	case string:
-		if x == "" {
-			break
-		}
-		body := x[1:]
-		switch x[0] {
-		case 'i':
-			return strconv.ParseInt(body, 10, 64)
-		case 'f':
-			return strconv.ParseFloat(body, 64)
-		case 's':
-			return body, nil
-		case 't':
-			t, err := time.Parse(time.RFC3339Nano, body)
-			return t.UTC(), err
-		case 'j':
-			return json.RawMessage(body), nil
-		case 'b':
-			return base64.StdEncoding.DecodeString(body)
+		if x != "" {
+			return untagBytes(x[0], []byte(x[1:]))
 		}
 	}
 	return nil, fmt.Errorf("viborm: bad cached value %v", v)

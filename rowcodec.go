@@ -214,11 +214,7 @@ func untagBytes(tag byte, body []byte) (any, error) {
 	case 's':
 		v = string(body)
 	case 't':
-		t, ok := parseUTC(body)
-		if !ok {
-			t, err = time.Parse(time.RFC3339Nano, unsafeString(body))
-		}
-		v = t.UTC()
+		v, err = parseTagTime(body)
 	case 'j':
 		v = json.RawMessage(string(body))
 	case 'b':
@@ -337,6 +333,16 @@ func decodeRow(s *jscan, md *model, cols []*field, p unsafe.Pointer, dst any) er
 		return errBadRows
 	}
 	return nil
+}
+
+// parseTagTime reads the body of a 't' value as a UTC time: the form
+// appendTagged writes quickly, anything else through time.Parse.
+func parseTagTime(body []byte) (time.Time, error) {
+	if t, ok := parseUTC(body); ok {
+		return t, nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, unsafeString(body))
+	return t.UTC(), err
 }
 
 // parseUTC parses the form appendTagged writes, UTC RFC 3339 with an
@@ -465,13 +471,9 @@ func (sc *jscan) intoField(f *field, rv reflect.Value) error {
 		if f.kind != s.KindDateTime {
 			return errBadRows
 		}
-		t, ok := parseUTC(body)
-		if !ok {
-			var err error
-			if t, err = time.Parse(time.RFC3339Nano, unsafeString(body)); err != nil {
-				return errBadRows
-			}
-			t = t.UTC()
+		t, err := parseTagTime(body)
+		if err != nil {
+			return errBadRows
 		}
 		fv = elemFor(f, fv)
 		if fv.Type() == timeType {

@@ -582,22 +582,9 @@ func Load[T any](ctx context.Context, c *Cache, key string, p Policy, load func(
 }
 
 func (c *Cache) lookup(ctx context.Context, full string) (Entry, bool, error) {
-	if c.honorsCtx {
-		// The hot path of network drivers: callDriver's work, without its
-		// closure.
-		cctx, cancel := context.WithTimeout(ctx, c.timeout)
-		e, ok, err := c.d.Get(cctx, full)
-		if err != nil {
-			if cerr := cctx.Err(); cerr != nil && ctx.Err() == nil {
-				err = fmt.Errorf("%w: %w", cerr, err)
-			}
-			cancel()
-			return e, false, &DriverError{Driver: c.name, Op: "get", Err: err}
-		}
-		cancel()
-		return e, ok, nil
-	}
 	if c.nonblock {
+		// callDriver would do the same, but its closure escapes (it may run
+		// on a goroutine) and costs the in-memory hit path an allocation.
 		e, ok, err := c.d.Get(ctx, full)
 		if err != nil {
 			return e, ok, &DriverError{Driver: c.name, Op: "get", Err: err}
