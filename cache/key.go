@@ -156,7 +156,7 @@ func hashDefault(args any) ([32]byte, error) {
 	if args == nil {
 		e.buf = append(e.buf, tagUndefined)
 	} else {
-		err = e.encode(args, "")
+		err = e.encode(args)
 	}
 	if err == nil {
 		sum = sha256.Sum256(e.buf)
@@ -189,9 +189,9 @@ func (e *encoder) uint(n uint64) {
 	e.buf[at-1] = byte(len(e.buf) - at)
 }
 
-func (e *encoder) float(f float64, path string) error {
+func (e *encoder) float(f float64) error {
 	if math.IsNaN(f) || math.IsInf(f, 0) {
-		return &KeyError{Path: path, Reason: "NaN and infinite numbers cannot be hashed"}
+		return &KeyError{Reason: "NaN and infinite numbers cannot be hashed"}
 	}
 	if f == 0 {
 		f = 0 // -0 and 0 are the same number
@@ -225,7 +225,7 @@ func inPath(err error, elem string) error {
 
 // encode writes v. The fast paths cover the types JSON-like arguments are
 // made of; everything else goes through reflection.
-func (e *encoder) encode(v any, path string) error {
+func (e *encoder) encode(v any) error {
 	switch x := v.(type) {
 	case nil:
 		e.buf = append(e.buf, tagNull)
@@ -247,22 +247,22 @@ func (e *encoder) encode(v any, path string) error {
 		e.int(x)
 		return nil
 	case float64:
-		return e.float(x, path)
+		return e.float(x)
 	case map[string]any:
-		return e.stringMap(x, path)
+		return e.stringMap(x)
 	case []any:
 		var p uintptr
 		if len(x) > 0 {
 			p = reflect.ValueOf(x).Pointer()
 		}
-		if err := e.enter(path, p); err != nil {
+		if err := e.enter(p); err != nil {
 			return err
 		}
 		defer e.leave(p)
 		e.buf = append(e.buf, tagList)
 		e.uvarint(uint64(len(x)))
 		for i, el := range x {
-			if err := e.encode(el, path); err != nil {
+			if err := e.encode(el); err != nil {
 				return inPath(err, "["+strconv.Itoa(i)+"]")
 			}
 		}
@@ -288,12 +288,12 @@ func (e *encoder) encode(v any, path string) error {
 		e.bigInt(x)
 		return nil
 	case json.RawMessage:
-		return e.rawJSON(x, path)
+		return e.rawJSON(x)
 	case json.Number:
 		e.str(tagNumber, string(x))
 		return nil
 	}
-	return e.reflect(reflect.ValueOf(v), path)
+	return e.reflect(reflect.ValueOf(v))
 }
 
 func (e *encoder) bigInt(x *big.Int) {
@@ -304,28 +304,28 @@ func (e *encoder) bigInt(x *big.Int) {
 	binary.BigEndian.PutUint32(e.buf[at:], uint32(len(e.buf)-at-4))
 }
 
-func (e *encoder) rawJSON(raw []byte, path string) error {
+func (e *encoder) rawJSON(raw []byte) error {
 	d := json.NewDecoder(strings.NewReader(string(raw)))
 	d.UseNumber()
 	var v any
 	if err := d.Decode(&v); err != nil {
-		return &KeyError{Path: path, Reason: "invalid JSON: " + err.Error()}
+		return &KeyError{Reason: "invalid JSON: " + err.Error()}
 	}
 	if d.More() {
-		return &KeyError{Path: path, Reason: "invalid JSON: trailing data"}
+		return &KeyError{Reason: "invalid JSON: trailing data"}
 	}
 	e.buf = append(e.buf, tagJSON)
-	return e.encode(v, path)
+	return e.encode(v)
 }
 
-func (e *encoder) enter(path string, p uintptr) error {
+func (e *encoder) enter(p uintptr) error {
 	e.depth++
 	if e.depth > maxKeyDepth {
-		return &KeyError{Path: path, Reason: "nested too deeply"}
+		return &KeyError{Reason: "nested too deeply"}
 	}
 	if p != 0 {
 		if slices.Contains(e.path, p) {
-			return &KeyError{Path: path, Reason: "cyclic value"}
+			return &KeyError{Reason: "cyclic value"}
 		}
 		e.path = append(e.path, p)
 	}
@@ -339,13 +339,13 @@ func (e *encoder) leave(p uintptr) {
 	}
 }
 
-func (e *encoder) stringMap(m map[string]any, path string) error {
+func (e *encoder) stringMap(m map[string]any) error {
 	if m == nil {
 		e.buf = append(e.buf, tagNull)
 		return nil
 	}
 	p := reflect.ValueOf(m).Pointer()
-	if err := e.enter(path, p); err != nil {
+	if err := e.enter(p); err != nil {
 		return err
 	}
 	defer e.leave(p)
@@ -360,7 +360,7 @@ func (e *encoder) stringMap(m map[string]any, path string) error {
 	for i := start; i < end; i++ {
 		k := e.keys[i]
 		e.str(tagString, k)
-		if err := e.encode(m[k], path); err != nil {
+		if err := e.encode(m[k]); err != nil {
 			e.keys = e.keys[:start]
 			return inPath(err, k)
 		}
@@ -369,7 +369,7 @@ func (e *encoder) stringMap(m map[string]any, path string) error {
 	return nil
 }
 
-func (e *encoder) reflect(v reflect.Value, path string) error {
+func (e *encoder) reflect(v reflect.Value) error {
 	if !v.IsValid() {
 		e.buf = append(e.buf, tagNull)
 		return nil
@@ -384,7 +384,7 @@ func (e *encoder) reflect(v reflect.Value, path string) error {
 		e.bigInt(&x)
 		return nil
 	case rawMessageType:
-		return e.rawJSON(v.Bytes(), path)
+		return e.rawJSON(v.Bytes())
 	case jsonNumberType:
 		e.str(tagNumber, v.String())
 		return nil
@@ -399,29 +399,29 @@ func (e *encoder) reflect(v reflect.Value, path string) error {
 			e.bigInt(v.Interface().(*big.Int))
 			return nil
 		}
-		if err := e.enter(path, v.Pointer()); err != nil {
+		if err := e.enter(v.Pointer()); err != nil {
 			return err
 		}
 		defer e.leave(v.Pointer())
-		return e.reflect(v.Elem(), path)
+		return e.reflect(v.Elem())
 	case reflect.Interface:
 		if v.IsNil() {
 			e.buf = append(e.buf, tagNull)
 			return nil
 		}
-		return e.encode(v.Elem().Interface(), path)
+		return e.encode(v.Elem().Interface())
 	}
 	if t.Implements(jsonMarshalerType) && t.Kind() != reflect.Slice && t.Kind() != reflect.Map {
 		b, err := v.Interface().(json.Marshaler).MarshalJSON()
 		if err != nil {
-			return &KeyError{Path: path, Reason: "MarshalJSON failed: " + err.Error()}
+			return &KeyError{Reason: "MarshalJSON failed: " + err.Error()}
 		}
-		return e.rawJSON(b, path)
+		return e.rawJSON(b)
 	}
 	if t.Implements(textMarshalerType) && t.Kind() != reflect.Slice && t.Kind() != reflect.Map {
 		b, err := v.Interface().(encoding.TextMarshaler).MarshalText()
 		if err != nil {
-			return &KeyError{Path: path, Reason: "MarshalText failed: " + err.Error()}
+			return &KeyError{Reason: "MarshalText failed: " + err.Error()}
 		}
 		e.str(tagText, string(b))
 		return nil
@@ -430,13 +430,13 @@ func (e *encoder) reflect(v reflect.Value, path string) error {
 	case reflect.String:
 		e.str(tagString, v.String())
 	case reflect.Bool:
-		return e.encode(v.Bool(), path)
+		return e.encode(v.Bool())
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
 		e.int(v.Int())
 	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
 		e.uint(v.Uint())
 	case reflect.Float32, reflect.Float64:
-		return e.float(v.Float(), path)
+		return e.float(v.Float())
 	case reflect.Slice:
 		if v.IsNil() {
 			e.buf = append(e.buf, tagNull)
@@ -446,7 +446,7 @@ func (e *encoder) reflect(v reflect.Value, path string) error {
 			e.str(tagBytes, string(v.Bytes()))
 			return nil
 		}
-		return e.list(v, path, v.Pointer())
+		return e.list(v, v.Pointer())
 	case reflect.Array:
 		if t.Elem().Kind() == reflect.Uint8 {
 			b := make([]byte, v.Len())
@@ -454,33 +454,33 @@ func (e *encoder) reflect(v reflect.Value, path string) error {
 			e.str(tagBytes, string(b))
 			return nil
 		}
-		return e.list(v, path, 0)
+		return e.list(v, 0)
 	case reflect.Map:
 		if v.IsNil() {
 			e.buf = append(e.buf, tagNull)
 			return nil
 		}
-		return e.mapValue(v, path)
+		return e.mapValue(v)
 	case reflect.Struct:
-		return e.structValue(v, path)
+		return e.structValue(v)
 	default:
-		return &KeyError{Path: path, Reason: "a value of type " + t.String() + " cannot be hashed"}
+		return &KeyError{Reason: "a value of type " + t.String() + " cannot be hashed"}
 	}
 	return nil
 }
 
-func (e *encoder) list(v reflect.Value, path string, p uintptr) error {
+func (e *encoder) list(v reflect.Value, p uintptr) error {
 	if v.Len() == 0 {
 		p = 0
 	}
-	if err := e.enter(path, p); err != nil {
+	if err := e.enter(p); err != nil {
 		return err
 	}
 	defer e.leave(p)
 	e.buf = append(e.buf, tagList)
 	e.uvarint(uint64(v.Len()))
 	for i := range v.Len() {
-		if err := e.reflect(v.Index(i), path); err != nil {
+		if err := e.reflect(v.Index(i)); err != nil {
 			return inPath(err, "["+strconv.Itoa(i)+"]")
 		}
 	}
@@ -489,8 +489,8 @@ func (e *encoder) list(v reflect.Value, path string, p uintptr) error {
 
 // mapValue encodes a map of any key type: each pair is encoded on its own,
 // and pairs are written in the order of their encoded keys.
-func (e *encoder) mapValue(v reflect.Value, path string) error {
-	if err := e.enter(path, v.Pointer()); err != nil {
+func (e *encoder) mapValue(v reflect.Value) error {
+	if err := e.enter(v.Pointer()); err != nil {
 		return err
 	}
 	defer e.leave(v.Pointer())
@@ -500,13 +500,13 @@ func (e *encoder) mapValue(v reflect.Value, path string) error {
 	iter := v.MapRange()
 	for iter.Next() {
 		e.buf = nil
-		if err := e.reflect(iter.Key(), path); err != nil {
+		if err := e.reflect(iter.Key()); err != nil {
 			e.buf = outer
 			return err
 		}
 		k := e.buf
 		e.buf = nil
-		if err := e.reflect(iter.Value(), path); err != nil {
+		if err := e.reflect(iter.Value()); err != nil {
 			e.buf = outer
 			if iter.Key().Kind() == reflect.String {
 				return inPath(err, iter.Key().String())
@@ -573,12 +573,12 @@ func fieldsOf(t reflect.Type) ([]structField, error) {
 	return fields, nil
 }
 
-func (e *encoder) structValue(v reflect.Value, path string) error {
+func (e *encoder) structValue(v reflect.Value) error {
 	fields, err := fieldsOf(v.Type())
 	if err != nil {
-		return &KeyError{Path: path, Reason: err.(*KeyError).Reason}
+		return &KeyError{Reason: err.(*KeyError).Reason} // a copy: the cached error is shared
 	}
-	if err := e.enter(path, 0); err != nil {
+	if err := e.enter(0); err != nil {
 		return err
 	}
 	defer e.leave(0)
@@ -593,7 +593,7 @@ func (e *encoder) structValue(v reflect.Value, path string) error {
 		}
 		n++
 		e.str(tagString, f.name)
-		if err := e.reflect(fv, path); err != nil {
+		if err := e.reflect(fv); err != nil {
 			return inPath(err, f.name)
 		}
 	}

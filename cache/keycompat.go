@@ -19,7 +19,7 @@ import (
 func hashCompat(args any) ([]byte, error) {
 	var s compatStringifier
 	if args != nil {
-		if err := s.value(reflect.ValueOf(args), "", false); err != nil {
+		if err := s.value(reflect.ValueOf(args)); err != nil {
 			return nil, err
 		}
 	}
@@ -70,9 +70,8 @@ type compatStringifier struct {
 }
 
 // value writes v as VibORM's stableStringify would write the JavaScript
-// value that v stands for. inObject is true for a member of an object, where
-// an absent value is left out by the caller.
-func (s *compatStringifier) value(v reflect.Value, path string, _ bool) error {
+// value that v stands for.
+func (s *compatStringifier) value(v reflect.Value) error {
 	if !v.IsValid() {
 		s.buf = append(s.buf, "null"...)
 		return nil
@@ -89,13 +88,13 @@ func (s *compatStringifier) value(v reflect.Value, path string, _ bool) error {
 		s.bigInt(&x)
 		return nil
 	case rawMessageType:
-		return s.rawJSON(v.Bytes(), path)
+		return s.rawJSON(v.Bytes())
 	case jsonNumberType:
 		f, err := strconv.ParseFloat(v.String(), 64)
 		if err != nil {
-			return &KeyError{Path: path, Reason: "invalid json.Number"}
+			return &KeyError{Reason: "invalid json.Number"}
 		}
-		return s.number(f, path)
+		return s.number(f)
 	}
 	switch t.Kind() {
 	case reflect.Pointer:
@@ -107,25 +106,25 @@ func (s *compatStringifier) value(v reflect.Value, path string, _ bool) error {
 			s.bigInt(v.Interface().(*big.Int))
 			return nil
 		}
-		if err := s.enter(path, v.Pointer()); err != nil {
+		if err := s.enter(v.Pointer()); err != nil {
 			return err
 		}
 		defer s.leave(v.Pointer())
-		return s.value(v.Elem(), path, false)
+		return s.value(v.Elem())
 	case reflect.Interface:
 		if v.IsNil() {
 			s.buf = append(s.buf, "null"...)
 			return nil
 		}
-		return s.value(v.Elem(), path, false)
+		return s.value(v.Elem())
 	case reflect.Bool:
 		s.buf = strconv.AppendBool(s.buf, v.Bool())
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-		return s.number(float64(v.Int()), path)
+		return s.number(float64(v.Int()))
 	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
-		return s.number(float64(v.Uint()), path)
+		return s.number(float64(v.Uint()))
 	case reflect.Float32, reflect.Float64:
-		return s.number(v.Float(), path)
+		return s.number(v.Float())
 	case reflect.String:
 		s.buf = appendJSString(s.buf, v.String())
 	case reflect.Slice, reflect.Array:
@@ -145,7 +144,7 @@ func (s *compatStringifier) value(v reflect.Value, path string, _ bool) error {
 		if t.Kind() == reflect.Slice && v.Len() > 0 {
 			p = v.Pointer()
 		}
-		if err := s.enter(path, p); err != nil {
+		if err := s.enter(p); err != nil {
 			return err
 		}
 		defer s.leave(p)
@@ -154,7 +153,7 @@ func (s *compatStringifier) value(v reflect.Value, path string, _ bool) error {
 			if i > 0 {
 				s.buf = append(s.buf, ',')
 			}
-			if err := s.value(v.Index(i), path, false); err != nil {
+			if err := s.value(v.Index(i)); err != nil {
 				return inPath(err, "["+strconv.Itoa(i)+"]")
 			}
 		}
@@ -164,26 +163,26 @@ func (s *compatStringifier) value(v reflect.Value, path string, _ bool) error {
 			s.buf = append(s.buf, "null"...)
 			return nil
 		}
-		return s.object(v, path)
+		return s.object(v)
 	case reflect.Struct:
 		// A struct stands for the object encoding/json makes of it.
 		b, err := json.Marshal(v.Interface())
 		if err != nil {
-			return &KeyError{Path: path, Reason: err.Error()}
+			return &KeyError{Reason: err.Error()}
 		}
-		return s.rawJSON(b, path)
+		return s.rawJSON(b)
 	default:
-		return &KeyError{Path: path, Reason: "a value of type " + t.String() + " cannot be hashed"}
+		return &KeyError{Reason: "a value of type " + t.String() + " cannot be hashed"}
 	}
 	return nil
 }
 
-func (s *compatStringifier) enter(path string, p uintptr) error {
+func (s *compatStringifier) enter(p uintptr) error {
 	if len(s.path) > maxKeyDepth {
-		return &KeyError{Path: path, Reason: "nested too deeply"}
+		return &KeyError{Reason: "nested too deeply"}
 	}
 	if p != 0 && slices.Contains(s.path, p) {
-		return &KeyError{Path: path, Reason: "cyclic value"}
+		return &KeyError{Reason: "cyclic value"}
 	}
 	s.path = append(s.path, p)
 	return nil
@@ -197,22 +196,22 @@ func (s *compatStringifier) bigInt(x *big.Int) {
 	s.buf = append(s.buf, `n"`...)
 }
 
-func (s *compatStringifier) rawJSON(raw []byte, path string) error {
+func (s *compatStringifier) rawJSON(raw []byte) error {
 	d := json.NewDecoder(strings.NewReader(string(raw)))
 	d.UseNumber()
 	var v any
 	if err := d.Decode(&v); err != nil {
-		return &KeyError{Path: path, Reason: "invalid JSON: " + err.Error()}
+		return &KeyError{Reason: "invalid JSON: " + err.Error()}
 	}
 	if d.More() {
-		return &KeyError{Path: path, Reason: "invalid JSON: trailing data"}
+		return &KeyError{Reason: "invalid JSON: trailing data"}
 	}
-	return s.value(reflect.ValueOf(v), path, false)
+	return s.value(reflect.ValueOf(v))
 }
 
-func (s *compatStringifier) number(f float64, path string) error {
+func (s *compatStringifier) number(f float64) error {
 	if math.IsNaN(f) || math.IsInf(f, 0) {
-		return &KeyError{Path: path, Reason: "NaN and infinite numbers cannot be hashed"}
+		return &KeyError{Reason: "NaN and infinite numbers cannot be hashed"}
 	}
 	s.buf = appendJSNumber(s.buf, f)
 	return nil
@@ -220,8 +219,8 @@ func (s *compatStringifier) number(f float64, path string) error {
 
 // object writes a map as a JavaScript object: members sorted by the UTF-16
 // code units of their names, as Array.prototype.sort does.
-func (s *compatStringifier) object(v reflect.Value, path string) error {
-	if err := s.enter(path, v.Pointer()); err != nil {
+func (s *compatStringifier) object(v reflect.Value) error {
+	if err := s.enter(v.Pointer()); err != nil {
 		return err
 	}
 	defer s.leave(v.Pointer())
@@ -245,7 +244,7 @@ func (s *compatStringifier) object(v reflect.Value, path string) error {
 		case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
 			name = strconv.FormatUint(k.Uint(), 10)
 		default:
-			return &KeyError{Path: path, Reason: "map keys of type " + k.Type().String() + " have no JavaScript form"}
+			return &KeyError{Reason: "map keys of type " + k.Type().String() + " have no JavaScript form"}
 		}
 		members = append(members, member{name, iter.Value()})
 	}
@@ -257,7 +256,7 @@ func (s *compatStringifier) object(v reflect.Value, path string) error {
 		}
 		s.buf = appendJSString(s.buf, m.name)
 		s.buf = append(s.buf, ':')
-		if err := s.value(m.v, path, true); err != nil {
+		if err := s.value(m.v); err != nil {
 			return inPath(err, m.name)
 		}
 	}
