@@ -123,12 +123,12 @@ func NewClient(cfg Config) (*Client, error) {
 		c.cfg.InvalidateRetry = 30 * time.Second
 	}
 	if c.cache != nil {
-		if cfg.CacheVersion != "" {
-			c.prefix = cache.Prefix(cfg.CacheVersion)
-		} else {
-			c.prefix = c.cache.Prefix()
+		version := cfg.CacheVersion
+		if version == "" {
+			version = c.cache.Version()
 		}
-		c.keyOpt = &cache.KeyOptions{Version: strings.TrimPrefix(strings.TrimPrefix(c.prefix, "viborm"), ":v")}
+		c.prefix = cache.Prefix(version)
+		c.keyOpt = &cache.KeyOptions{Version: version}
 	}
 	tables := map[string]string{}
 	for _, am := range cfg.Models {

@@ -26,6 +26,7 @@ type Cache struct {
 	nonblock  bool // call directly, no deadline needed
 	honorsCtx bool // call directly, deadline through the context
 	adder     Adder
+	version   string
 	prefix    string // "viborm" or "viborm:v<version>"
 	ttl       time.Duration
 	timeout   time.Duration
@@ -118,6 +119,7 @@ func New(d Driver, opts *Options) (*Cache, error) {
 		name:       d.Name(),
 		nonblock:   isNonblocking(d),
 		honorsCtx:  honorsContext(d),
+		version:    o.Version,
 		prefix:     Prefix(o.Version),
 		ttl:        o.DefaultTTL.Truncate(time.Millisecond),
 		timeout:    o.Timeout,
@@ -139,6 +141,9 @@ func New(d Driver, opts *Options) (*Cache, error) {
 
 // Driver returns the cache's driver.
 func (c *Cache) Driver() Driver { return c.d }
+
+// Version returns [Options.Version].
+func (c *Cache) Version() string { return c.version }
 
 // Prefix returns the prefix of every key: "viborm" or "viborm:v<Version>".
 func (c *Cache) Prefix() string { return c.prefix }
