@@ -416,6 +416,13 @@ func TestCacheKeys(t *testing.T) {
 	if _, err := Users.CacheKey(cached, viborm.OpFindMany, viborm.FindMany{Where: viborm.Where{"nope": 1}}); !errors.Is(err, viborm.ErrValidation) {
 		t.Errorf("bad args: %v", err)
 	}
+	// CacheKey refuses what the read refuses: an aggregate of nothing.
+	if _, err := Users.CacheKey(cached, viborm.OpAggregate, viborm.Aggregate{}); !errors.Is(err, viborm.ErrValidation) {
+		t.Errorf("empty aggregate: %v, want the read's validation error", err)
+	}
+	if _, err := Users.Aggregate(context.Background(), cached, viborm.Aggregate{}); !errors.Is(err, viborm.ErrValidation) {
+		t.Errorf("empty aggregate read: %v", err)
+	}
 	// A custom key is used as given (prefixed).
 	custom := db.WithCache(viborm.CacheOptions{Key: "all-users"})
 	k, _ := Users.CacheKey(custom, viborm.OpFindMany, viborm.FindMany{})

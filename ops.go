@@ -142,9 +142,7 @@ func (m *ModelDef[T]) first(ctx context.Context, r Reader, a FindMany, op Op) ([
 	if err != nil {
 		return nil, err
 	}
-	one := 1
-	a.Take = &one
-	q, err := md.normFindMany(&a)
+	q, err := md.normFirst(&a)
 	if err != nil {
 		return nil, withOp(err, md.name, string(op))
 	}
@@ -241,8 +239,8 @@ func (m *ModelDef[T]) Exist(ctx context.Context, r Reader, where Where) (bool, e
 	if err != nil {
 		return false, err
 	}
-	q := &query{}
-	if q.where, err = md.normWhere(where, "where"); err != nil {
+	q, err := md.normExist(where)
+	if err != nil {
 		return false, withOp(err, md.name, string(OpExist))
 	}
 	p, err := ex.read(ctx, md, OpExist, q, pExist, func(ctx context.Context, qr querier) (any, error) {
@@ -273,9 +271,6 @@ func (m *ModelDef[T]) Aggregate(ctx context.Context, r Reader, a Aggregate) (Agg
 	q, err := md.normAggregate(&a)
 	if err != nil {
 		return AggregateResult{}, withOp(err, md.name, string(OpAggregate))
-	}
-	if len(q.aggs) == 0 {
-		return AggregateResult{}, withOp(validationf("", "aggregate needs at least one of Count, Avg, Sum, Min, Max"), md.name, string(OpAggregate))
 	}
 	p, err := ex.read(ctx, md, OpAggregate, q, pAgg, func(ctx context.Context, qr querier) (any, error) {
 		st := md.compileAggregate(ex.c.d, q)
@@ -504,11 +499,11 @@ func (m *ModelDef[T]) normRead(ex *executor, op Op, args any) (*model, *query, e
 		if !ok {
 			return bad()
 		}
-		if op != OpFindMany {
-			one := 1
-			a.Take = &one
+		if op == OpFindMany {
+			q, err = md.normFindMany(&a)
+		} else {
+			q, err = md.normFirst(&a)
 		}
-		q, err = md.normFindMany(&a)
 	case OpFindUnique, OpFindUniqueOrThrow:
 		a, ok := args.(FindUnique)
 		if !ok {
@@ -526,8 +521,7 @@ func (m *ModelDef[T]) normRead(ex *executor, op Op, args any) (*model, *query, e
 		if !ok {
 			return bad()
 		}
-		q = &query{}
-		q.where, err = md.normWhere(w, "where")
+		q, err = md.normExist(w)
 	case OpAggregate:
 		a, ok := args.(Aggregate)
 		if !ok {

@@ -512,7 +512,27 @@ func (md *model) normAggregate(a *Aggregate) (*query, error) {
 	if err = md.normAggs(q, a.Count, a.Avg, a.Sum, a.Min, a.Max); err != nil {
 		return nil, err
 	}
+	if len(q.aggs) == 0 {
+		return nil, validationf("", "aggregate needs at least one of Count, Avg, Sum, Min, Max")
+	}
 	return q, nil
+}
+
+// normFirst normalises the arguments of findFirst and findFirstOrThrow:
+// findMany's, limited to one row.
+func (md *model) normFirst(a *FindMany) (*query, error) {
+	one := 1
+	a.Take = &one
+	return md.normFindMany(a)
+}
+
+// normExist normalises the argument of exist: a where alone.
+func (md *model) normExist(w Where) (*query, error) {
+	where, err := md.normWhere(w, "where")
+	if err != nil {
+		return nil, err
+	}
+	return &query{where: where}, nil
 }
 
 func (md *model) normGroupBy(a *GroupBy) (*query, error) {
