@@ -3,6 +3,7 @@ package viborm
 // Where is a filter, Prisma style: field name → a value (equality, nil for
 // IS NULL) or a [*Cond]; the keys "AND" and "OR" take a []Where, and "NOT"
 // takes a Where or a []Where. The entries of a Where are combined with AND.
+// A Where nests at most [MaxWhereDepth] levels deep.
 //
 //	viborm.Where{"active": true, "age": viborm.Gte(18).Lt(65),
 //		"OR": []viborm.Where{{"role": "admin"}, {"email": viborm.EndsWith("@acme.io").Insensitive()}}}

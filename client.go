@@ -9,10 +9,12 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/viborm/viborm-go/cache"
 	"github.com/viborm/viborm-go/internal/dialect"
+	"github.com/viborm/viborm-go/internal/sqlb"
 	"github.com/viborm/viborm-go/s"
 )
 
@@ -72,12 +74,24 @@ type Config struct {
 	AutoInvalidate bool
 	// Logger receives invalidation failures. Nil means slog.Default().
 	Logger *slog.Logger
+	// InvalidateTimeout bounds how long a committed write waits for its
+	// invalidation (and each background retry of it). When it passes, the
+	// write returns success and the invalidation is retried in the
+	// background. Zero means the cache's timeout where the cache reports
+	// one (a Timeout() method), otherwise cache.DefaultTimeout (250ms).
+	InvalidateTimeout time.Duration
 	// InvalidateRetry bounds how long a failed invalidation after a
 	// committed write is retried in the background. Default 30s.
 	InvalidateRetry time.Duration
 	// OnInvalidateError, when set, is called when an invalidation after a
-	// committed write has failed for good (after the retries).
+	// committed write has failed for good: after the retries, or when
+	// [Client.Close] abandoned the retry (the error then matches
+	// [ErrClosed] as well as [ErrCacheInvalidation]).
 	OnInvalidateError func(err error)
+	// CheckSchema makes NewClient compare the models with the database's
+	// tables (see [Client.CheckSchema]) and fail on a missing table or
+	// column.
+	CheckSchema bool
 }
 
 // Client is the ORM client. It is safe for concurrent use. A *Client is both
@@ -97,13 +111,14 @@ type Client struct {
 	bg       sync.WaitGroup
 	bgCtx    context.Context
 	bgCancel context.CancelFunc
-	closeMu  sync.Mutex
-	closed   bool
+	closeMu  sync.Mutex  // orders bg.Add against Close
+	closed   atomic.Bool // set under closeMu
+	invWait  time.Duration
 }
 
 // NewClient checks the schema and its binding to Go types, and returns a
-// client. It does not touch the database: call [Client.Push] to create the
-// tables.
+// client. It does not touch the database unless Config.CheckSchema is set:
+// call [Client.Push] to create the tables.
 func NewClient(cfg Config) (*Client, error) {
 	if cfg.Driver == nil || cfg.Driver.DB() == nil {
 		return nil, &Error{Code: CodeSchema, Message: "Config.Driver is required"}
@@ -121,6 +136,13 @@ func NewClient(cfg Config) (*Client, error) {
 	}
 	if c.cfg.InvalidateRetry <= 0 {
 		c.cfg.InvalidateRetry = 30 * time.Second
+	}
+	c.invWait = c.cfg.InvalidateTimeout
+	if c.invWait <= 0 {
+		c.invWait = cache.DefaultTimeout
+		if tc, ok := any(c.cache).(interface{ Timeout() time.Duration }); ok && tc.Timeout() > 0 {
+			c.invWait = tc.Timeout()
+		}
 	}
 	if c.cache != nil {
 		version := cfg.CacheVersion
@@ -158,6 +180,12 @@ func NewClient(cfg Config) (*Client, error) {
 	}
 	c.bgCtx, c.bgCancel = context.WithCancel(context.Background())
 	c.ex = executor{c: c, q: c.db}
+	if cfg.CheckSchema {
+		if err := c.CheckSchema(context.Background()); err != nil {
+			c.bgCancel()
+			return nil, err
+		}
+	}
 	return c, nil
 }
 
@@ -241,18 +269,23 @@ func (c *Client) Dialect() string { return c.d.Name }
 // DB returns the client's *sql.DB.
 func (c *Client) DB() *sql.DB { return c.db }
 
-// Close waits for the client's background work (invalidation retries) and
-// closes the cache, which waits for its refreshes and writes, and the driver
-// when it has a Close method. It is idempotent.
+// Close stops the client's background work and waits for it, then closes
+// the cache, which waits for its refreshes and writes, and the driver when it
+// has a Close method. An invalidation retry still running is abandoned at
+// once and reported through Config.OnInvalidateError (the error matches
+// [ErrClosed]); so is the invalidation of a write that commits while Close
+// runs. No goroutine of the client outlives Close. Every operation started
+// after Close fails with [ErrClosed] (code [CodeClosed]). Close is
+// idempotent.
 func (c *Client) Close() error {
 	c.closeMu.Lock()
-	if c.closed {
+	if c.closed.Load() {
 		c.closeMu.Unlock()
 		return nil
 	}
-	c.closed = true
+	c.closed.Store(true)
 	c.closeMu.Unlock()
-	c.bgCancel() // retries make one last attempt, then report
+	c.bgCancel() // retries stop and report
 	c.bg.Wait()
 	var errs []error
 	if c.cache != nil {
@@ -378,6 +411,9 @@ func (c *Client) Invalidate(ctx context.Context, patterns ...string) error {
 	if c.cache == nil {
 		return &Error{Code: CodeCacheNotConfigured, Message: "Invalidate needs Config.Cache"}
 	}
+	if c.closed.Load() {
+		return closedError("invalidate")
+	}
 	full := make([]string, len(patterns))
 	for i, p := range patterns {
 		if p == "" || p == "*" {
@@ -415,30 +451,44 @@ func (c *Client) writePatterns(md *model, inv *Invalidate) []string {
 }
 
 // afterWrite runs invalidations of a committed write. It never fails the
-// write: a failure is logged, retried in the background for a bounded time,
-// and reported through Config.OnInvalidateError.
+// write and holds it at most Config.InvalidateTimeout (the cache's timeout by
+// default), whatever ctx allows: a failure or a timeout is logged and handed
+// to a background retry, bounded by Config.InvalidateRetry and stopped by
+// Close, which reports a retry that failed for good through
+// Config.OnInvalidateError.
 func (c *Client) afterWrite(ctx context.Context, patterns []string) {
 	if len(patterns) == 0 {
 		return
 	}
-	err := c.cache.Invalidate(context.WithoutCancel(ctx), patterns...)
+	ictx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.invWait)
+	err := c.cache.Invalidate(ictx, patterns...)
+	cancel()
 	if err == nil {
 		return
 	}
-	c.log.Warn("viborm: cache invalidation after a write failed; retrying in the background", "err", err, "patterns", len(patterns))
-	task := func(context.Context) { c.retryInvalidate(patterns, err) }
+	c.closeMu.Lock()
+	if c.closed.Load() {
+		// Close has begun (and may be waiting for bg): start nothing.
+		c.closeMu.Unlock()
+		c.invalidateFailed(err, true)
+		return
+	}
 	c.bg.Add(1)
-	run := func(ctx context.Context) {
+	c.closeMu.Unlock()
+	c.log.Warn("viborm: cache invalidation after a write failed; retrying in the background", "err", err, "patterns", len(patterns))
+	run := func(context.Context) {
 		defer c.bg.Done()
-		task(ctx)
+		c.retryInvalidate(patterns, err)
 	}
 	if c.cfg.WaitUntil != nil {
 		c.cfg.WaitUntil(context.WithoutCancel(ctx), run)
 	} else {
-		go run(ctx)
+		go run(context.Background())
 	}
 }
 
+// retryInvalidate retries patterns with a backoff until it succeeds, the
+// retry window ends or the client closes.
 func (c *Client) retryInvalidate(patterns []string, err error) {
 	deadline := time.Now().Add(c.cfg.InvalidateRetry)
 	delay := 50 * time.Millisecond
@@ -448,21 +498,42 @@ func (c *Client) retryInvalidate(patterns []string, err error) {
 		case <-t.C:
 		case <-c.bgCtx.Done():
 			t.Stop()
-			deadline = time.Time{}
+			c.invalidateFailed(err, true)
+			return
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		ctx, cancel := context.WithTimeout(c.bgCtx, c.invWait)
 		err = c.cache.Invalidate(ctx, patterns...)
 		cancel()
 		if err == nil {
 			return
 		}
+		if c.bgCtx.Err() != nil {
+			c.invalidateFailed(err, true)
+			return
+		}
 		delay = min(delay*2, 2*time.Second)
 	}
+	c.invalidateFailed(err, false)
+}
+
+// invalidateFailed reports an invalidation after a committed write that
+// failed for good: after its retries, or abandoned because the client
+// closed.
+func (c *Client) invalidateFailed(err error, closed bool) {
 	e := &Error{Code: CodeCacheInvalidation, Message: "invalidation after a committed write failed", Err: err}
-	c.log.Error("viborm: cache invalidation gave up", "err", err)
+	if closed {
+		e.Message = "invalidation after a committed write abandoned: the client is closed"
+		e.Err = errors.Join(ErrClosed, err)
+	}
+	c.log.Error("viborm: cache invalidation gave up", "err", e.Err)
 	if c.cfg.OnInvalidateError != nil {
 		c.cfg.OnInvalidateError(e)
 	}
+}
+
+// closedError is the error of an operation started after Close.
+func closedError(op string) *Error {
+	return &Error{Code: CodeClosed, Op: op, Message: "the client is closed"}
 }
 
 // ---- transactions ----
@@ -486,6 +557,9 @@ type TxOptions = sql.TxOptions
 // when fn returns an error or panics. Invalidations requested inside run
 // after the commit.
 func (c *Client) Tx(ctx context.Context, fn func(tx *Tx) error, opts *TxOptions) (err error) {
+	if c.closed.Load() {
+		return closedError("transaction")
+	}
 	stx, err := c.db.BeginTx(ctx, opts)
 	if err != nil {
 		return c.dbError(err, nil, "transaction")
@@ -564,10 +638,13 @@ func (c *Client) ExecRaw(ctx context.Context, query string, args ...any) (int64,
 }
 
 func (ex *executor) rawSQL(query string, args []any) (string, error) {
+	if ex.c.closed.Load() {
+		return "", closedError("raw")
+	}
 	if ex.c.d != dialect.Postgres {
 		return query, nil
 	}
-	out, n := RewritePlaceholders(query)
+	out, n := sqlb.RewritePlaceholders(query)
 	if n != len(args) {
 		return "", validationf("args", "the query has %d placeholders but %d arguments", n, len(args))
 	}
@@ -627,61 +704,6 @@ func (ex *executor) execRaw(ctx context.Context, query string, args []any) (int6
 	return n, nil
 }
 
-// RewritePlaceholders rewrites '?' placeholders to $1, $2, … outside string
-// literals, quoted identifiers and comments, and returns how many it found.
-// "??" stands for a literal '?'.
-func RewritePlaceholders(q string) (string, int) {
-	var b strings.Builder
-	n := 0
-	for i := 0; i < len(q); i++ {
-		c := q[i]
-		switch {
-		case c == '\'' || c == '"':
-			j := i + 1
-			for j < len(q) {
-				if q[j] == c {
-					if j+1 < len(q) && q[j+1] == c {
-						j += 2
-						continue
-					}
-					break
-				}
-				j++
-			}
-			if j >= len(q) {
-				j = len(q) - 1
-			}
-			b.WriteString(q[i : j+1])
-			i = j
-		case c == '-' && i+1 < len(q) && q[i+1] == '-':
-			j := strings.IndexByte(q[i:], '\n')
-			if j < 0 {
-				j = len(q) - i - 1
-			}
-			b.WriteString(q[i : i+j+1])
-			i += j
-		case c == '/' && i+1 < len(q) && q[i+1] == '*':
-			j := strings.Index(q[i+2:], "*/")
-			end := len(q) - 1
-			if j >= 0 {
-				end = i + 2 + j + 1
-			}
-			b.WriteString(q[i : end+1])
-			i = end
-		case c == '?' && i+1 < len(q) && q[i+1] == '?':
-			b.WriteByte('?')
-			i++
-		case c == '?':
-			n++
-			b.WriteByte('$')
-			b.WriteString(itoa(n))
-		default:
-			b.WriteByte(c)
-		}
-	}
-	return b.String(), n
-}
-
 // dbError maps a database error to an *Error.
 func (c *Client) dbError(err error, md *model, op string) error {
 	if err == nil {
@@ -693,6 +715,14 @@ func (c *Client) dbError(err error, md *model, op string) error {
 	}
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return err
+	}
+	if c.closed.Load() && err.Error() == "sql: database is closed" { // database/sql exports no sentinel
+		ce := closedError(op)
+		ce.Err = err
+		if md != nil {
+			ce.Model = md.name
+		}
+		return ce
 	}
 	code := Code("")
 	if cl, ok := c.cfg.Driver.(ErrorClassifier); ok {
@@ -706,8 +736,13 @@ func (c *Client) dbError(err error, md *model, op string) error {
 			code = CodeDatabase
 		}
 	}
+	if code == CodeSchema && md == nil {
+		code = CodeDatabase // a raw query's own mistake, not the models'
+	}
 	out := &Error{Code: code, Op: op, Message: "database error", Err: err}
 	switch code {
+	case CodeSchema:
+		out.Message = "the database does not match the models (a missing table or column): Client.CheckSchema lists the differences and what to run"
 	case CodeUniqueViolation:
 		out.Message = "unique constraint violation"
 	case CodeForeignKey:
@@ -729,6 +764,9 @@ func (c *Client) dbError(err error, md *model, op string) error {
 func (ex *executor) model(md *model) (*model, error) {
 	if md.err != nil {
 		return nil, md.err
+	}
+	if ex.c.closed.Load() {
+		return nil, &Error{Code: CodeClosed, Model: md.name, Message: "the client is closed"}
 	}
 	if ex.c.models[md.name] != md {
 		return nil, &Error{Code: CodeSchema, Model: md.name, Message: "the model is not in this client's Config.Models"}

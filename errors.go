@@ -3,8 +3,6 @@ package viborm
 import (
 	"errors"
 	"fmt"
-
-	"github.com/viborm/viborm-go/cache"
 )
 
 // Code is a stable error code, VibORM style ("V3001").
@@ -14,6 +12,7 @@ type Code string
 const (
 	CodeConnection         Code = "V1001" // the database could not be reached
 	CodeDatabase           Code = "V1002" // any other database error
+	CodeClosed             Code = "V1003" // the client was closed
 	CodeNotFound           Code = "V3001" // an OrErr read, update or delete found no row
 	CodeValidation         Code = "V4001" // invalid query arguments
 	CodeSchema             Code = "V4002" // an invalid schema or binding (NewClient)
@@ -32,6 +31,7 @@ const (
 var (
 	ErrConnection         = errors.New("viborm: connection error")
 	ErrDatabase           = errors.New("viborm: database error")
+	ErrClosed             = errors.New("viborm: client closed")
 	ErrNotFound           = errors.New("viborm: record not found")
 	ErrValidation         = errors.New("viborm: invalid arguments")
 	ErrSchema             = errors.New("viborm: invalid schema")
@@ -46,8 +46,14 @@ var (
 	ErrCacheInvalidation  = errors.New("viborm: cache invalidation failed")
 )
 
+// ErrOutOfRange is wrapped by the error (code V1002, [ErrDatabase]) of a read
+// that met a number its Go field cannot hold: a negative value for an
+// unsigned field, or a value wider than the field's integer type. The read
+// fails rather than return a truncated number.
+var ErrOutOfRange = errors.New("viborm: value out of the range of its Go field")
+
 var sentinels = map[Code]error{
-	CodeConnection: ErrConnection, CodeDatabase: ErrDatabase, CodeNotFound: ErrNotFound,
+	CodeConnection: ErrConnection, CodeDatabase: ErrDatabase, CodeClosed: ErrClosed, CodeNotFound: ErrNotFound,
 	CodeValidation: ErrValidation, CodeSchema: ErrSchema, CodeUniqueViolation: ErrUniqueViolation,
 	CodeForeignKey: ErrForeignKey, CodeNotNull: ErrNotNull, CodeSerialization: ErrSerialization,
 	CodeInvalidCacheOption: ErrInvalidCacheOption, CodeInvalidCacheKey: ErrInvalidCacheKey,
@@ -118,13 +124,4 @@ func withOp(err error, model, op string) error {
 		}
 	}
 	return err
-}
-
-// cacheOptionError wraps a cache configuration error (such as an invalid TTL).
-func cacheOptionError(err error) *Error {
-	code := CodeInvalidCacheOption
-	if errors.Is(err, cache.ErrInvalidKey) {
-		code = CodeInvalidCacheKey
-	}
-	return &Error{Code: code, Message: "invalid cache options", Err: err}
 }

@@ -1,7 +1,6 @@
 package viborm
 
 import (
-	"encoding/json"
 	"reflect"
 	"strings"
 	"sync"
@@ -246,11 +245,7 @@ type fieldBind struct {
 	base   reflect.Type
 }
 
-var (
-	timeType = reflect.TypeFor[time.Time]()
-	rawType  = reflect.TypeFor[json.RawMessage]()
-	bytesTyp = reflect.TypeFor[[]byte]()
-)
+var timeType = reflect.TypeFor[time.Time]()
 
 func normName(s string) string {
 	var b strings.Builder
@@ -328,13 +323,22 @@ func checkGoType(f *field, b *fieldBind) error {
 	case s.KindString, s.KindEnum:
 		ok = bt.Kind() == reflect.String
 	case s.KindInt, s.KindBigInt:
+		// An s.Int is 32-bit signed, an s.BigInt 64-bit signed. A Go type
+		// narrower than that cannot hold the column's range and is refused
+		// here; an unsigned type as wide as the field is allowed, and a
+		// negative value read into it fails the read (ErrOutOfRange).
+		bits := 32
+		if f.kind == s.KindBigInt {
+			bits = 64
+		}
 		switch bt.Kind() {
 		case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
 			reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
 			ok = true
-		}
-		if f.kind == s.KindBigInt && bt.Size() < 8 {
-			return errorString("a bigint needs a 64-bit integer type")
+			if bt.Bits() < bits {
+				return errorString(bt.String() + " cannot hold every value of a " + f.kind.String() +
+					" (" + itoa(bits) + "-bit signed): use a Go integer type of at least " + itoa(bits) + " bits")
+			}
 		}
 	case s.KindFloat:
 		ok = bt.Kind() == reflect.Float64 || bt.Kind() == reflect.Float32

@@ -1,6 +1,7 @@
 package viborm
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"database/sql"
@@ -50,14 +51,26 @@ func (ex *executor) cacheKey(md *model, op Op, q *query) (string, error) {
 	return k, nil
 }
 
+// errCachedShape rejects a value kept in memory by the cache that is not
+// this read's result: one stored under the same custom key by another
+// operation, model or selection.
+var errCachedShape = errors.New("viborm: the cached value is not the result of this read")
+
 // read runs load through the cache when the executor is a cached handle.
-func (ex *executor) read(ctx context.Context, md *model, op Op, q *query, kind payloadKind, load func(context.Context, querier) (any, error)) (payload, error) {
+//
+// A value found in the cache answers only if it is this read's result: a
+// payload kept in memory must be of the same operation kind, model and
+// shape (selection, aggregates, groups); bytes from a serializing driver
+// must decode strictly into the result (decodeRows for rows, see fromCache).
+// Anything else is a miss: the database answers, its result replaces the
+// entry, and the cache logs the failure without the key.
+func (ex *executor) read(ctx context.Context, md *model, op Op, q *query, kind payloadKind, load func(context.Context, querier) (any, error), rows func(md *model, cols []*field, raw []byte) (any, error)) (payload, error) {
 	if ex.pol == nil {
 		v, err := load(ctx, ex.q)
 		if err != nil {
 			return payload{}, withOp(ex.c.dbError(err, md, string(op)), md.name, string(op))
 		}
-		return payload{kind: kind, md: md, cols: q.sel, v: v}, nil
+		return payload{kind: kind, md: md, q: q, v: v, own: true}, nil
 	}
 	key, err := ex.cacheKey(md, op, q)
 	if err != nil {
@@ -65,13 +78,26 @@ func (ex *executor) read(ctx context.Context, md *model, op Op, q *query, kind p
 	}
 	pol := *ex.pol
 	pol.Key = ""
-	p, err := cache.Load(ctx, ex.c.cache, key, pol, func(ctx context.Context) (payload, error) {
+	check := func(p payload) (payload, error) {
+		if p.raw == nil {
+			if p.kind != kind || p.md != md || !sameShape(p.q, q) {
+				return payload{}, errCachedShape
+			}
+			return p, nil
+		}
+		v, err := fromCache(kind, md, q, p.raw, rows)
+		if err != nil {
+			return payload{}, err
+		}
+		return payload{kind: kind, md: md, q: q, v: v, own: true}, nil
+	}
+	p, err := cache.LoadChecked(ctx, ex.c.cache, key, pol, func(ctx context.Context) (payload, error) {
 		v, err := load(ctx, ex.c.db)
 		if err != nil {
 			return payload{}, err
 		}
-		return payload{kind: kind, md: md, cols: q.sel, v: v}, nil
-	})
+		return payload{kind: kind, md: md, q: q, v: v}, nil
+	}, check)
 	if err != nil {
 		var e *Error
 		if errors.As(err, &e) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
@@ -86,6 +112,45 @@ func (ex *executor) read(ctx context.Context, md *model, op Op, q *query, kind p
 		return payload{}, withOp(ex.c.dbError(err, md, string(op)), md.name, string(op))
 	}
 	return p, nil
+}
+
+// sameShape reports whether two reads return results of the same shape:
+// the same selected fields, aggregates and group fields, in order.
+func sameShape(a, b *query) bool {
+	return a == b || a != nil && b != nil && slices.Equal(a.sel, b.sel) && slices.Equal(a.aggs, b.aggs) && slices.Equal(a.by, b.by)
+}
+
+// fromCache decodes the bytes of a cached value of kind into the result of
+// the read of q, strictly: anything but exactly that result is an error.
+func fromCache(kind payloadKind, md *model, q *query, raw []byte, rows func(*model, []*field, []byte) (any, error)) (any, error) {
+	switch kind {
+	case pRows:
+		return rows(md, q.sel, raw)
+	case pCount:
+		v, err := decodeScalar(raw)
+		if n, ok := v.(int64); err == nil && ok && n >= 0 {
+			return n, nil
+		}
+		return nil, errors.New("viborm: cached count is not a count")
+	case pExist:
+		switch string(bytes.TrimSpace(raw)) {
+		case "true":
+			return true, nil
+		case "false":
+			return false, nil
+		}
+		return nil, errors.New("viborm: cached exist is not a boolean")
+	case pAgg:
+		return decodeAgg(raw, q.aggs)
+	case pGroups:
+		return decodeGroups(raw, q)
+	}
+	return nil, errCachedShape
+}
+
+// decodeRowsAny is decodeRows as fromCache takes it.
+func decodeRowsAny[T any](md *model, cols []*field, raw []byte) (any, error) {
+	return decodeRows[T](md, cols, raw)
 }
 
 func selectRows[T any](ctx context.Context, q querier, d *dialect.Dialect, md *model, qu *query) ([]T, error) {
@@ -106,19 +171,12 @@ func (m *ModelDef[T]) rows(ctx context.Context, r Reader, op Op, q *query, orErr
 			return nil, &Error{Code: CodeNotFound, Model: md.name, Op: string(op), Message: "no record found"}
 		}
 		return rows, err
-	})
+	}, decodeRowsAny[T])
 	if err != nil {
 		return nil, err
 	}
-	if p.raw != nil {
-		out, err := decodeRows[T](md, p.raw)
-		if err != nil {
-			return nil, &Error{Code: CodeDatabase, Model: md.name, Op: string(op), Message: "corrupt cache entry", Err: errors.Join(cache.ErrCorruptEntry, err)}
-		}
-		return out, nil
-	}
 	src := p.v.([]T)
-	if ex.pol == nil {
+	if p.own {
 		return src, nil
 	}
 	return copyRows(md, src), nil
@@ -217,17 +275,9 @@ func (m *ModelDef[T]) Count(ctx context.Context, r Reader, a Count) (int64, erro
 		var n int64
 		err := qr.QueryRowContext(ctx, st.SQL, st.Args...).Scan(&n)
 		return n, err
-	})
+	}, nil)
 	if err != nil {
 		return 0, err
-	}
-	if p.raw != nil {
-		v, err := decodeScalar(p.raw)
-		n, ok := v.(int64)
-		if err != nil || !ok {
-			return 0, &Error{Code: CodeDatabase, Model: md.name, Op: string(OpCount), Message: "corrupt cache entry", Err: cache.ErrCorruptEntry}
-		}
-		return n, nil
 	}
 	return p.v.(int64), nil
 }
@@ -251,12 +301,9 @@ func (m *ModelDef[T]) Exist(ctx context.Context, r Reader, where Where) (bool, e
 			return false, nil
 		}
 		return err == nil, err
-	})
+	}, nil)
 	if err != nil {
 		return false, err
-	}
-	if p.raw != nil {
-		return string(p.raw) == "true", nil
 	}
 	return p.v.(bool), nil
 }
@@ -295,18 +342,11 @@ func (m *ModelDef[T]) Aggregate(ctx context.Context, r Reader, a Aggregate) (Agg
 			return nil, err
 		}
 		return res, rows.Err()
-	})
+	}, nil)
 	if err != nil {
 		return AggregateResult{}, err
 	}
-	if p.raw != nil {
-		res, err := decodeAgg(p.raw)
-		if err != nil {
-			return AggregateResult{}, &Error{Code: CodeDatabase, Model: md.name, Op: string(OpAggregate), Message: "corrupt cache entry", Err: errors.Join(cache.ErrCorruptEntry, err)}
-		}
-		return res, nil
-	}
-	if ex.pol == nil {
+	if p.own {
 		return p.v.(AggregateResult), nil
 	}
 	return copyAgg(p.v.(AggregateResult)), nil
@@ -405,19 +445,12 @@ func (m *ModelDef[T]) GroupBy(ctx context.Context, r Reader, a GroupBy) ([]Group
 			out = append(out, g)
 		}
 		return out, rows.Err()
-	})
+	}, nil)
 	if err != nil {
 		return nil, err
 	}
-	if p.raw != nil {
-		out, err := decodeGroups(p.raw)
-		if err != nil {
-			return nil, &Error{Code: CodeDatabase, Model: md.name, Op: string(OpGroupBy), Message: "corrupt cache entry", Err: errors.Join(cache.ErrCorruptEntry, err)}
-		}
-		return out, nil
-	}
 	src := p.v.([]GroupRow)
-	if ex.pol == nil {
+	if p.own {
 		return src, nil
 	}
 	out := make([]GroupRow, len(src))
@@ -481,7 +514,7 @@ func (m *ModelDef[T]) ReadSQL(c *Client, op Op, args any) (Statement, error) {
 	default:
 		st = md.compileSelect(c.d, q, false)
 	}
-	return Statement{st.SQL, st.Args}, nil
+	return Statement(st), nil
 }
 
 func (m *ModelDef[T]) normRead(ex *executor, op Op, args any) (*model, *query, error) {
@@ -925,7 +958,19 @@ func (m *ModelDef[T]) UpdateMany(ctx context.Context, w Writer, a UpdateMany) (i
 }
 
 // Upsert updates the row selected by a unique where with a.Update, or
-// creates a.Create when there is none, and returns the row.
+// creates a.Create when there is none, and returns the row. An empty
+// a.Update leaves an existing row as it is and returns it.
+//
+// When the where is equalities on one unique key and a.Create sets that key
+// to the same values, the upsert is one atomic statement (INSERT … ON
+// CONFLICT … DO UPDATE on PostgreSQL and SQLite, INSERT … ON DUPLICATE KEY
+// UPDATE on MySQL/MariaDB), so concurrent upserts of one key never fail
+// with a unique violation or a deadlock. On MySQL this also needs that no
+// other unique key of the created row can conflict and that a.Update does
+// not change the key (ON DUPLICATE KEY UPDATE fires on any unique key).
+// Other upserts read the row with a lock and then insert or update it; under
+// concurrency they can fail with [ErrUniqueViolation] or [ErrSerialization]
+// and may be retried.
 func (m *ModelDef[T]) Upsert(ctx context.Context, w Writer, a Upsert) (T, error) {
 	ex := w.writeExecutor()
 	var zero T
@@ -954,6 +999,14 @@ func (m *ModelDef[T]) Upsert(ctx context.Context, w Writer, a Upsert) (T, error)
 		return zero, withOp(err, md.name, "upsert")
 	}
 	var out T
+	if nu, ok := md.planNativeUpsert(&a, cItems, uItems, ex.c.d.UpsertAnyKey()); ok {
+		out, err = m.upsertNative(ctx, ex, md, nu, cItems, uItems, sel)
+		if err != nil {
+			return zero, withOp(ex.c.dbError(err, md, "upsert"), md.name, "upsert")
+		}
+		ex.invalidateAfter(ctx, md, a.Cache)
+		return out, nil
+	}
 	err = ex.inTx(ctx, func(q querier) error {
 		pk, err := ex.findPK(ctx, q, md, wh)
 		if err != nil {

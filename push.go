@@ -2,6 +2,7 @@ package viborm
 
 import (
 	"context"
+	"fmt"
 	"hash/fnv"
 	"slices"
 	"strconv"
@@ -25,8 +26,13 @@ type PushResult struct {
 // Push creates the schema's tables, keys, indexes and foreign keys that do
 // not exist yet (CREATE … IF NOT EXISTS). It never alters or drops anything,
 // so running it again is harmless. Tables are created in foreign key order.
+// Then it runs [Client.CheckSchema]: a table that existed without a column
+// of its model is reported as an error naming the column.
 func (c *Client) Push(ctx context.Context, opts *PushOptions) (PushResult, error) {
 	var res PushResult
+	if c.closed.Load() {
+		return res, closedError("push")
+	}
 	for _, md := range c.modelsInFKOrder() {
 		res.Statements = append(res.Statements, md.ddl(c.d, c.rels[md])...)
 	}
@@ -38,7 +44,8 @@ func (c *Client) Push(ctx context.Context, opts *PushOptions) (PushResult, error
 			return res, c.dbError(err, nil, "push")
 		}
 	}
-	return res, nil
+	// Tables that existed are left as they are: report any drift.
+	return res, c.CheckSchema(ctx)
 }
 
 func (c *Client) modelsInFKOrder() []*model {
@@ -161,4 +168,82 @@ func (md *model) ddl(d *dialect.Dialect, rels []*relation) []string {
 		b.S(" ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin")
 	}
 	return append([]string{b.SQL()}, idx...)
+}
+
+// CheckSchema compares the models with the database: every model's table
+// must exist and have a column for each of its fields. It returns nil when
+// they match, and otherwise an [*Error] with code [CodeSchema] that names
+// each missing table and column and what to run. [Client.Push] creates
+// missing tables but never alters an existing one, so a column added to a
+// model after its table was created must be added by hand (the message gives
+// the ALTER TABLE statement) or by a migration.
+//
+// Push runs the check after creating tables, and NewClient runs it when
+// Config.CheckSchema is set. Without it, the first query that names a
+// missing column or table fails with CodeSchema too; it never answers
+// wrongly.
+func (c *Client) CheckSchema(ctx context.Context) error {
+	if c.closed.Load() {
+		return closedError("checkSchema")
+	}
+	names := make([]string, 0, len(c.models))
+	for n := range c.models {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	var problems []string
+	first := ""
+	for _, n := range names {
+		md := c.models[n]
+		have, err := c.tableColumns(ctx, md.table)
+		if err != nil {
+			return c.dbError(err, nil, "checkSchema")
+		}
+		var miss []string
+		if len(have) == 0 {
+			miss = append(miss, fmt.Sprintf("table %q of model %s is missing: run Client.Push", md.table, md.name))
+		} else {
+			for _, f := range md.fields {
+				if have[f.column] {
+					continue
+				}
+				b := sqlb.New(c.d)
+				b.S("ALTER TABLE ").Ident(md.table).S(" ADD COLUMN ").Ident(f.column).S(" ").S(c.d.ColumnType(f.def, false))
+				hint := ""
+				if !f.def.Nullable {
+					b.S(" NOT NULL")
+					hint = " (with a DEFAULT when the table has rows)"
+				}
+				miss = append(miss, fmt.Sprintf("table %q has no column %q (field %s.%s): add it, e.g. %s%s, or migrate; Push never alters a table",
+					md.table, f.column, md.name, f.name, b.SQL(), hint))
+			}
+		}
+		if len(miss) > 0 && first == "" {
+			first = md.name
+		}
+		problems = append(problems, miss...)
+	}
+	if len(problems) == 0 {
+		return nil
+	}
+	return &Error{Code: CodeSchema, Model: first, Op: "checkSchema",
+		Message: "the database does not match the models: " + strings.Join(problems, "; ")}
+}
+
+// tableColumns returns the column names of table; none when it is missing.
+func (c *Client) tableColumns(ctx context.Context, table string) (map[string]bool, error) {
+	rows, err := c.db.QueryContext(ctx, c.d.ColumnsSQL(), table)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]bool{}
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			return nil, err
+		}
+		out[n] = true
+	}
+	return out, rows.Err()
 }

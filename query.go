@@ -75,9 +75,49 @@ type query struct {
 	having  *expr
 }
 
+// MaxWhereDepth is how deeply a [Where] may nest: through AND, OR and NOT,
+// and through Not conditions on one field. The where itself is level 1.
+// A deeper where is rejected with [ErrValidation] naming the path where the
+// limit was reached, before anything deeper is looked at.
+const MaxWhereDepth = 64
+
 func (md *model) normWhere(w Where, path string) (*expr, error) {
+	e, err := md.normWhereAt(w, 1)
+	if err != nil {
+		return nil, underPath(err, path)
+	}
+	return e, nil
+}
+
+// underPath prefixes the argument path of a validation error with seg on the
+// way out of the recursion, so that the path costs nothing unless there is
+// an error (and then O(depth) segments, depth ≤ MaxWhereDepth).
+func underPath(err error, seg string) error {
+	e, ok := err.(*Error)
+	if !ok || seg == "" {
+		return err
+	}
+	switch {
+	case e.Field == "":
+		e.Field = seg
+	case e.Field[0] == '[':
+		e.Field = seg + e.Field
+	default:
+		e.Field = seg + "." + e.Field
+	}
+	return e
+}
+
+func depthError() *Error {
+	return validationf("", "the where nests deeper than %d levels (MaxWhereDepth)", MaxWhereDepth)
+}
+
+func (md *model) normWhereAt(w Where, depth int) (*expr, error) {
 	if len(w) == 0 {
 		return nil, nil
+	}
+	if depth > MaxWhereDepth {
+		return nil, depthError()
 	}
 	keys := make([]string, 0, len(w))
 	for k := range w {
@@ -89,10 +129,6 @@ func (md *model) normWhere(w Where, path string) (*expr, error) {
 	var kids []expr
 	for _, k := range keys {
 		v := w[k]
-		p := k
-		if path != "" {
-			p = path + "." + k
-		}
 		switch k {
 		case "AND", "OR", "NOT":
 			var ws []Where
@@ -106,13 +142,13 @@ func (md *model) normWhere(w Where, path string) (*expr, error) {
 			case nil:
 				continue
 			default:
-				return nil, validationf(p, "%s takes a Where or a []Where, not %T", k, v)
+				return nil, validationf(k, "%s takes a Where or a []Where, not %T", k, v)
 			}
 			var sub []expr
 			for i, x := range ws {
-				e, err := md.normWhere(x, p+"["+itoa(i)+"]")
+				e, err := md.normWhereAt(x, depth+1)
 				if err != nil {
-					return nil, err
+					return nil, underPath(underPath(err, "["+itoa(i)+"]"), k)
 				}
 				if e != nil {
 					sub = append(sub, *e)
@@ -137,11 +173,11 @@ func (md *model) normWhere(w Where, path string) (*expr, error) {
 		}
 		f := md.byName[k]
 		if f == nil {
-			return nil, validationf(p, "unknown field %q of model %s", k, md.name)
+			return nil, validationf(k, "unknown field %q of model %s", k, md.name)
 		}
-		e, err := normCond(f, v, p)
+		e, err := normCond(f, v, depth)
 		if err != nil {
-			return nil, err
+			return nil, underPath(err, k)
 		}
 		if e.kind == eAnd {
 			kids = append(kids, e.kids...)
@@ -181,7 +217,10 @@ func appendInt(b []byte, i int64) []byte {
 	return append(b, t[n:]...)
 }
 
-func normCond(f *field, v any, path string) (expr, error) {
+func normCond(f *field, v any, depth int) (expr, error) {
+	if depth > MaxWhereDepth {
+		return expr{}, depthError()
+	}
 	c, ok := v.(*Cond)
 	if !ok {
 		if c2, ok2 := v.(Cond); ok2 {
@@ -191,25 +230,25 @@ func normCond(f *field, v any, path string) (expr, error) {
 	if !ok {
 		if v == nil {
 			if !f.def.Nullable {
-				return expr{}, validationf(path, "field %s is not nullable", f.name)
+				return expr{}, validationf("", "field %s is not nullable", f.name)
 			}
 			return expr{kind: eCmp, f: f, op: opIsNull}, nil
 		}
 		if f.kind == s.KindJSON || f.kind == s.KindBytes {
-			return expr{}, validationf(path, "%s fields can only be compared with nil", f.kind)
+			return expr{}, validationf("", "%s fields can only be compared with nil", f.kind)
 		}
 		cv, err := coerce(f, v)
 		if err != nil {
-			return expr{}, validationf(path, "%v", err)
+			return expr{}, validationf("", "%v", err)
 		}
 		return expr{kind: eCmp, f: f, op: opEq, v: cv}, nil
 	}
 	if c == nil || len(c.ops) == 0 {
-		return expr{}, validationf(path, "empty condition")
+		return expr{}, validationf("", "empty condition")
 	}
 	var kids []expr
 	for _, o := range c.ops {
-		e, err := normOp(f, o, c.ci, path)
+		e, err := normOp(f, o, c.ci, depth)
 		if err != nil {
 			return expr{}, err
 		}
@@ -223,18 +262,18 @@ func normCond(f *field, v any, path string) (expr, error) {
 
 func isText(k s.Kind) bool { return k == s.KindString || k == s.KindEnum }
 
-func normOp(f *field, o condOp, ci bool, path string) (expr, error) {
+func normOp(f *field, o condOp, ci bool, depth int) (expr, error) {
 	if ci && !isText(f.kind) {
-		return expr{}, validationf(path, "insensitive mode needs a string field")
+		return expr{}, validationf("", "insensitive mode needs a string field")
 	}
 	if (f.kind == s.KindJSON || f.kind == s.KindBytes) && !((o.op == opEq || o.op == opNot) && o.v == nil) {
-		return expr{}, validationf(path, "%s fields can only be compared with nil", f.kind)
+		return expr{}, validationf("", "%s fields can only be compared with nil", f.kind)
 	}
 	e := expr{kind: eCmp, f: f, op: o.op, ci: ci}
 	switch o.op {
 	case opEq, opNot:
 		if sub, ok := o.v.(*Cond); ok && o.op == opNot {
-			inner, err := normCond(f, sub, path)
+			inner, err := normCond(f, sub, depth+1)
 			if err != nil {
 				return expr{}, err
 			}
@@ -242,7 +281,7 @@ func normOp(f *field, o condOp, ci bool, path string) (expr, error) {
 		}
 		if o.v == nil {
 			if !f.def.Nullable {
-				return expr{}, validationf(path, "field %s is not nullable", f.name)
+				return expr{}, validationf("", "field %s is not nullable", f.name)
 			}
 			if o.op == opEq {
 				e.op = opIsNull
@@ -257,10 +296,10 @@ func normOp(f *field, o condOp, ci bool, path string) (expr, error) {
 		for i, v := range vs {
 			cv, err := coerce(f, v)
 			if err != nil {
-				return expr{}, validationf(path, "%v", err)
+				return expr{}, validationf("", "%v", err)
 			}
 			if cv == nil {
-				return expr{}, validationf(path, "in/notIn cannot hold nil")
+				return expr{}, validationf("", "in/notIn cannot hold nil")
 			}
 			out[i] = cv
 		}
@@ -268,17 +307,17 @@ func normOp(f *field, o condOp, ci bool, path string) (expr, error) {
 		return e, nil
 	case opContains, opStartsWith, opEndsWith:
 		if !isText(f.kind) {
-			return expr{}, validationf(path, "contains/startsWith/endsWith need a string field")
+			return expr{}, validationf("", "contains/startsWith/endsWith need a string field")
 		}
 		e.v = o.v
 		return e, nil
 	}
 	cv, err := coerce(f, o.v)
 	if err != nil {
-		return expr{}, validationf(path, "%v", err)
+		return expr{}, validationf("", "%v", err)
 	}
 	if cv == nil {
-		return expr{}, validationf(path, "comparison with nil")
+		return expr{}, validationf("", "comparison with nil")
 	}
 	e.v = cv
 	return e, nil
@@ -730,22 +769,28 @@ func (q *query) encode(b []byte) []byte {
 		b = appendUvarint(append(b, 'K'), uint64(q.skip))
 	}
 	if q.sel != nil {
+		// Fields by name, never by position: two deployments whose schemas
+		// order the fields differently never share an entry by accident.
 		b = appendUvarint(append(b, 'S'), uint64(len(q.sel)))
 		for _, f := range q.sel {
-			b = appendUvarint(b, uint64(f.idx))
+			b = appendStr(b, f.name)
 		}
 	}
 	if len(q.aggs) > 0 {
 		b = appendUvarint(append(b, 'G'), uint64(len(q.aggs)))
 		for _, a := range q.aggs {
 			b = appendStr(b, a.fn)
-			b = appendUvarint(b, uint64(aggIdx(a)+1))
+			if a.f == nil {
+				b = append(b, 0) // _all: no field name is empty
+			} else {
+				b = appendStr(b, a.f.name)
+			}
 		}
 	}
 	if len(q.by) > 0 {
 		b = appendUvarint(append(b, 'B'), uint64(len(q.by)))
 		for _, f := range q.by {
-			b = appendUvarint(b, uint64(f.idx))
+			b = appendStr(b, f.name)
 		}
 	}
 	if q.having != nil {

@@ -5,7 +5,9 @@ import (
 	"database/sql"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"reflect"
 	"strconv"
 	"time"
@@ -47,7 +49,9 @@ func readRows[T any](md *model, rows *sql.Rows, cols []*field) ([]T, error) {
 					return nil, fmt.Errorf("field %s: %w", f.name, err)
 				}
 				if v != nil {
-					setField(f, rv, v)
+					if err := setField(f, rv, v); err != nil {
+						return nil, err
+					}
 				}
 			}
 		}
@@ -138,13 +142,15 @@ const (
 // the cache keeps the payload itself: v is never handed out, every hit
 // returns a copy. With a serializing driver the payload is written with
 // MarshalJSON (a tagged form that round-trips every scalar type exactly) and
-// read back into raw, decoded on the way out.
+// read back into raw, which the read decodes strictly before it counts as a
+// hit (see executor.read): a value that is not the read's result is a miss.
 type payload struct {
 	kind payloadKind
 	md   *model
-	cols []*field
+	q    *query // the read's normalised query: its selection, aggregates and groups
 	v    any
 	raw  []byte
+	own  bool // v was decoded for this read alone: no copy needed
 }
 
 // MarshalJSON writes the payload in its tagged JSON form.
@@ -153,7 +159,7 @@ func (p payload) MarshalJSON() ([]byte, error) {
 	switch p.kind {
 	case pRows:
 		b = append(b, `{"c":[`...)
-		for i, f := range p.cols {
+		for i, f := range p.q.sel {
 			if i > 0 {
 				b = append(b, ',')
 			}
@@ -167,7 +173,7 @@ func (p payload) MarshalJSON() ([]byte, error) {
 			}
 			b = append(b, '[')
 			e := rv.Index(i)
-			for j, f := range p.cols {
+			for j, f := range p.q.sel {
 				if j > 0 {
 					b = append(b, ',')
 				}
@@ -299,21 +305,6 @@ func untag(v any) (any, error) {
 	return nil, fmt.Errorf("viborm: bad cached value %v", v)
 }
 
-func untagMap(m map[string]any) (map[string]any, error) {
-	if m == nil {
-		return nil, nil
-	}
-	out := make(map[string]any, len(m))
-	for k, v := range m {
-		u, err := untag(v)
-		if err != nil {
-			return nil, err
-		}
-		out[k] = u
-	}
-	return out, nil
-}
-
 type aggJSON struct {
 	Count map[string]any `json:"_count"`
 	Avg   map[string]any `json:"_avg"`
@@ -322,29 +313,94 @@ type aggJSON struct {
 	Max   map[string]any `json:"_max"`
 }
 
-func (a aggJSON) decode() (AggregateResult, error) {
-	var out AggregateResult
-	var err error
-	if a.Count != nil {
-		out.Count = map[string]int64{}
-		for k, v := range a.Count {
-			u, e := untag(v)
-			n, ok := u.(int64)
-			if e != nil || !ok {
-				return out, fmt.Errorf("viborm: bad cached count")
-			}
-			out.Count[k] = n
-		}
+func (a *aggJSON) section(fn string) map[string]any {
+	switch fn {
+	case "count":
+		return a.Count
+	case "avg":
+		return a.Avg
+	case "sum":
+		return a.Sum
+	case "min":
+		return a.Min
 	}
-	for _, x := range []struct {
-		in  map[string]any
-		out *map[string]any
-	}{{a.Avg, &out.Avg}, {a.Sum, &out.Sum}, {a.Min, &out.Min}, {a.Max, &out.Max}} {
-		if *x.out, err = untagMap(x.in); err != nil {
+	return a.Max
+}
+
+// decode returns the aggregates of aggs, strictly: each section holds
+// exactly the fields that aggs names, every value of its aggregate's type.
+func (a *aggJSON) decode(aggs []aggItem) (AggregateResult, error) {
+	var out AggregateResult
+	want := map[string]int{}
+	for _, it := range aggs {
+		name := "_all"
+		if it.f != nil {
+			name = it.f.name
+		}
+		want[it.fn]++
+		v, ok := a.section(it.fn)[name]
+		if !ok {
+			return out, fmt.Errorf("viborm: cached aggregates lack _%s.%s", it.fn, name)
+		}
+		u, err := untag(v)
+		if err != nil {
 			return out, err
+		}
+		if it.fn == "count" {
+			n, ok := u.(int64)
+			if !ok || n < 0 {
+				return out, errors.New("viborm: bad cached count")
+			}
+			if out.Count == nil {
+				out.Count = map[string]int64{}
+			}
+			out.Count[name] = n
+			continue
+		}
+		if u, err = fixKind(aggKind(it), u); err != nil {
+			return out, err
+		}
+		m := out.section(it.fn)
+		if *m == nil {
+			*m = map[string]any{}
+		}
+		(*m)[name] = u
+	}
+	for _, fn := range []string{"count", "avg", "sum", "min", "max"} {
+		if m := a.section(fn); (m == nil) != (want[fn] == 0) || len(m) != want[fn] {
+			return out, fmt.Errorf("viborm: cached aggregates do not match the read's _%s", fn)
 		}
 	}
 	return out, nil
+}
+
+func (r *AggregateResult) section(fn string) *map[string]any {
+	switch fn {
+	case "avg":
+		return &r.Avg
+	case "sum":
+		return &r.Sum
+	case "min":
+		return &r.Min
+	}
+	return &r.Max
+}
+
+// strictJSON decodes raw, which must open with open ('{' or '['), into v,
+// refusing unknown members and anything after the value.
+func strictJSON(raw []byte, open byte, v any) error {
+	if b := bytes.TrimLeft(raw, " \t\r\n"); len(b) == 0 || b[0] != open {
+		return errors.New("viborm: cached value has the wrong shape")
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return errors.New("viborm: data after the cached value")
+	}
+	return nil
 }
 
 // fixKind checks that a decoded value has the type its field's kind needs.
@@ -375,29 +431,45 @@ func fixKind(k s.Kind, v any) (any, error) {
 	return v, nil
 }
 
-func decodeAgg(raw []byte) (AggregateResult, error) {
+// decodeAgg reads a cached aggregate result: exactly the aggregates aggs.
+func decodeAgg(raw []byte, aggs []aggItem) (AggregateResult, error) {
 	var j aggJSON
-	if err := json.Unmarshal(raw, &j); err != nil {
+	if err := strictJSON(raw, '{', &j); err != nil {
 		return AggregateResult{}, err
 	}
-	return j.decode()
+	return j.decode(aggs)
 }
 
-func decodeGroups(raw []byte) ([]GroupRow, error) {
+// decodeGroups reads cached groups: each with exactly the fields of q.by,
+// each value of its field's type, and exactly the aggregates of q.aggs.
+func decodeGroups(raw []byte, q *query) ([]GroupRow, error) {
 	var j []struct {
 		By map[string]any `json:"by"`
 		A  aggJSON        `json:"a"`
 	}
-	if err := json.Unmarshal(raw, &j); err != nil {
+	if err := strictJSON(raw, '[', &j); err != nil {
 		return nil, err
 	}
 	out := make([]GroupRow, len(j))
 	for i, g := range j {
-		by, err := untagMap(g.By)
-		if err != nil {
-			return nil, err
+		if len(g.By) != len(q.by) {
+			return nil, errors.New("viborm: cached groups do not match the read's by")
 		}
-		a, err := g.A.decode()
+		by := make(map[string]any, len(q.by))
+		for _, f := range q.by {
+			v, ok := g.By[f.name]
+			if !ok {
+				return nil, errors.New("viborm: cached groups do not match the read's by")
+			}
+			u, err := untag(v)
+			if err != nil {
+				return nil, err
+			}
+			if by[f.name], err = fixKind(f.kind, u); err != nil {
+				return nil, err
+			}
+		}
+		a, err := g.A.decode(q.aggs)
 		if err != nil {
 			return nil, err
 		}

@@ -24,7 +24,10 @@ import (
 // a serializing driver decodes here, and the generic path allocated for
 // every value twice.
 
-var errBadRows = errors.New("viborm: corrupt cached rows")
+var (
+	errBadRows = errors.New("viborm: corrupt cached rows")
+	errBadCols = errors.New("viborm: cached rows are not of the read's selection")
+)
 
 type jscan struct {
 	b   []byte
@@ -234,7 +237,10 @@ func untagBytes(tag byte, body []byte) (any, error) {
 // unsafeString views b as a string for a parse that does not keep it.
 func unsafeString(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
 
-func decodeRows[T any](md *model, raw []byte) ([]T, error) {
+// decodeRows reads cached rows whose columns must be exactly want, the
+// read's selection, in order: rows of another selection (or of another
+// schema's field order) are an error, never rows with zero-valued fields.
+func decodeRows[T any](md *model, want []*field, raw []byte) ([]T, error) {
 	s := &jscan{b: raw}
 	if !s.eat('{') {
 		return nil, errBadRows
@@ -243,18 +249,17 @@ func decodeRows[T any](md *model, raw []byte) ([]T, error) {
 	if !ok || string(name) != "c" || !s.eat(':') || !s.eat('[') {
 		return nil, errBadRows
 	}
-	var cols []*field
+	n := 0
 	if !s.eat(']') {
 		for {
-			n, ok := s.str()
+			c, ok := s.str()
 			if !ok {
 				return nil, errBadRows
 			}
-			f := md.byName[string(n)]
-			if f == nil {
-				return nil, errors.New("viborm: cached rows have unknown field " + strconv.Quote(string(n)))
+			if n >= len(want) || string(c) != want[n].name {
+				return nil, errBadCols
 			}
-			cols = append(cols, f)
+			n++
 			if s.eat(']') {
 				break
 			}
@@ -263,6 +268,10 @@ func decodeRows[T any](md *model, raw []byte) ([]T, error) {
 			}
 		}
 	}
+	if n != len(want) {
+		return nil, errBadCols
+	}
+	cols := want
 	if !s.eat(',') {
 		return nil, errBadRows
 	}
@@ -440,12 +449,8 @@ func (sc *jscan) intoField(f *field, rv reflect.Value) error {
 		if err != nil {
 			return errBadRows
 		}
-		fv = elemFor(f, fv)
-		switch fv.Kind() {
-		case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-			fv.SetUint(uint64(n))
-		default:
-			fv.SetInt(n)
+		if err := setInt(f, elemFor(f, fv), n); err != nil {
+			return err
 		}
 	case 'f':
 		if f.kind != s.KindFloat {
@@ -455,14 +460,20 @@ func (sc *jscan) intoField(f *field, rv reflect.Value) error {
 		if err != nil {
 			return errBadRows
 		}
-		elemFor(f, fv).SetFloat(x)
+		if fv = elemFor(f, fv); fv.OverflowFloat(x) {
+			return errBadRows
+		}
+		fv.SetFloat(x)
 	case 's':
 		if f.kind != s.KindString && f.kind != s.KindEnum && f.kind != s.KindDecimal {
 			return errBadRows
 		}
 		fv = elemFor(f, fv)
 		if fv.Kind() == reflect.Float64 { // a decimal bound to float64
-			x, _ := strconv.ParseFloat(unsafeString(body), 64)
+			x, err := strconv.ParseFloat(unsafeString(body), 64)
+			if err != nil {
+				return errBadRows
+			}
 			fv.SetFloat(x)
 		} else {
 			fv.SetString(string(body))
@@ -489,7 +500,7 @@ func (sc *jscan) intoField(f *field, rv reflect.Value) error {
 		if v, err = fixKind(f.kind, v); err != nil {
 			return err
 		}
-		setField(f, rv, v)
+		return setField(f, rv, v)
 	}
 	return nil
 }

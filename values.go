@@ -244,8 +244,14 @@ func fromDB(k s.Kind, raw any) (any, error) {
 		case int:
 			return int64(x), nil
 		case uint64:
+			if x > math.MaxInt64 {
+				return nil, fmt.Errorf("%d overflows a %s", x, k)
+			}
 			return int64(x), nil
 		case float64:
+			if x != math.Trunc(x) || x < -(1<<63) || x >= 1<<63 {
+				return nil, fmt.Errorf("%v is not a %s", x, k)
+			}
 			return int64(x), nil
 		case []byte:
 			return parseIntText(string(x))
@@ -340,39 +346,44 @@ func parseTimeText(s string) (any, error) {
 }
 
 // setField stores canonical value v into the struct field of f at rv (an
-// addressable struct value).
-func setField(f *field, rv reflect.Value, v any) {
+// addressable struct value). A number the Go field cannot hold (a negative
+// into an unsigned field, 300 into an int32 field bound to a wider column)
+// is an error matching [ErrOutOfRange], never a truncated value.
+func setField(f *field, rv reflect.Value, v any) error {
 	fv := rv.Field(f.bind.index[0])
 	if v == nil {
 		fv.SetZero()
-		return
+		return nil
 	}
 	if f.bind.ptr {
 		p := reflect.New(f.bind.base)
-		setScalar(f, p.Elem(), v)
+		if err := setScalar(f, p.Elem(), v); err != nil {
+			return err
+		}
 		fv.Set(p)
-		return
+		return nil
 	}
-	setScalar(f, fv, v)
+	return setScalar(f, fv, v)
 }
 
-func setScalar(f *field, fv reflect.Value, v any) {
+func setScalar(f *field, fv reflect.Value, v any) error {
 	switch x := v.(type) {
 	case string:
 		if fv.Kind() == reflect.Float64 { // decimal bound to float64
-			fl, _ := strconv.ParseFloat(x, 64)
+			fl, err := strconv.ParseFloat(x, 64)
+			if err != nil {
+				return rangeError(f, fv, x)
+			}
 			fv.SetFloat(fl)
-			return
+			return nil
 		}
 		fv.SetString(x)
 	case int64:
-		switch fv.Kind() {
-		case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-			fv.SetUint(uint64(x))
-		default:
-			fv.SetInt(x)
-		}
+		return setInt(f, fv, x)
 	case float64:
+		if fv.OverflowFloat(x) {
+			return rangeError(f, fv, x)
+		}
 		fv.SetFloat(x)
 	case bool:
 		fv.SetBool(x)
@@ -387,6 +398,30 @@ func setScalar(f *field, fv reflect.Value, v any) {
 	case []byte:
 		fv.SetBytes(append(make([]byte, 0, len(x)), x...))
 	}
+	return nil
+}
+
+// setInt stores n into the integer field fv, or reports that fv cannot
+// hold it.
+func setInt(f *field, fv reflect.Value, n int64) error {
+	switch fv.Kind() {
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		if n < 0 || fv.OverflowUint(uint64(n)) {
+			return rangeError(f, fv, n)
+		}
+		fv.SetUint(uint64(n))
+	default:
+		if fv.OverflowInt(n) {
+			return rangeError(f, fv, n)
+		}
+		fv.SetInt(n)
+	}
+	return nil
+}
+
+func rangeError(f *field, fv reflect.Value, v any) *Error {
+	return &Error{Code: CodeDatabase, Field: f.name, Err: ErrOutOfRange,
+		Message: fmt.Sprintf("the value %v does not fit the Go field's type %s", v, fv.Type())}
 }
 
 // getField returns the canonical value of f in the struct value rv.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"reflect"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -36,6 +37,15 @@ type Cache struct {
 	waitUntil func(context.Context, func(context.Context))
 	codec     Codec
 	observer  func(Event)
+	onStep    func(context.Context, Step)
+
+	invTimeout      time.Duration
+	br              *breaker
+	onBreakerChange func(from, to BreakerState)
+
+	// hookBeforeJoin, set only by tests (export_test.go), runs after a
+	// lookup missed and before the read joins or starts the shared load.
+	hookBeforeJoin func()
 
 	bgCtx    context.Context // cancelled by Close; parent of background work
 	bgCancel context.CancelFunc
@@ -44,6 +54,9 @@ type Cache struct {
 	calls      map[string]*call   // shared loads in flight, by full key
 	fills      map[*fill]struct{} // every load whose result may be stored
 	refreshing map[string]bool    // keys with a refresh in flight here
+	retired    map[string]retiredLoad
+	retiredLog [retiredCap]string // retired keys by sequence number mod retiredCap
+	retireSeq  atomic.Uint64      // sequence number of the last retired shared load; written under mu
 	running    int                // goroutines and tasks in flight
 	closed     bool
 	closedFlag atomic.Bool   // closed, readable without mu on the hit path
@@ -59,8 +72,29 @@ type call struct {
 	done chan struct{}
 	val  any
 	err  error
-	pan  any // a panic of the loader, re-raised in every waiter
+	pan  *PanicError // a panic of the loader, re-raised in every waiter
 	fill *fill
+
+	// Under Cache.mu: callers waiting for done, and whether the load failed
+	// (done is about to be closed). A failed load with no caller left logs
+	// its panic instead of dropping it.
+	waiters int
+	failed  bool
+}
+
+// retiredCap is how many retired shared loads the cache remembers for late
+// readers (see retiredLoad).
+const retiredCap = 256
+
+// retiredLoad is the result of a shared load that stored its value and left
+// the table of loads in flight. A reader whose lookup began before that (its
+// sequence number is below seq) missed only because it looked too early; it
+// takes this result instead of running the query a second time. An
+// invalidation covering the key forgets it; so does the retirement of
+// retiredCap later loads.
+type retiredLoad struct {
+	seq uint64
+	val any
 }
 
 // fill is a load whose result may be stored. An invalidation that covers its
@@ -99,6 +133,12 @@ func New(d Driver, opts *Options) (*Cache, error) {
 	if o.Timeout < 0 {
 		return nil, &ConfigError{Field: "Options.Timeout", Reason: "must not be negative"}
 	}
+	if o.InvalidateTimeout == 0 {
+		o.InvalidateTimeout = o.Timeout
+	}
+	if o.InvalidateTimeout < 0 {
+		return nil, &ConfigError{Field: "Options.InvalidateTimeout", Reason: "must not be negative"}
+	}
 	if o.RefreshMarkerTTL == 0 {
 		o.RefreshMarkerTTL = DefaultRefreshMarkerTTL
 	}
@@ -129,11 +169,20 @@ func New(d Driver, opts *Options) (*Cache, error) {
 		waitUntil:  o.WaitUntil,
 		codec:      o.Codec,
 		observer:   o.Observer,
+		onStep:     o.OnStep,
 		calls:      make(map[string]*call),
 		fills:      make(map[*fill]struct{}),
 		refreshing: make(map[string]bool),
 		idle:       make(chan struct{}),
 	}
+	c.invTimeout = o.InvalidateTimeout
+	c.onBreakerChange = o.OnBreakerChange
+	c.retired = make(map[string]retiredLoad)
+	br, err := newBreaker(o.Breaker, o.Now, c.breakerChanged)
+	if err != nil {
+		return nil, err
+	}
+	c.br = br
 	c.adder, _ = d.(Adder)
 	c.bgCtx, c.bgCancel = context.WithCancel(context.Background())
 	return c, nil
@@ -234,12 +283,32 @@ func (c *Cache) detached(ctx context.Context) (context.Context, context.CancelFu
 	return dctx, func() { stop(); cancel() }
 }
 
-// callDriver runs one driver operation. A driver that answers from memory
-// is called directly; so is one that honors its context, with the timeout in
-// the context. Any other is called on a goroutine of the cache's, so a
-// driver that ignores its context still cannot hold the caller past ctx's
-// deadline or timeout (when timeout > 0).
+// callDriver runs one driver operation through the circuit breaker. A
+// driver that answers from memory is called directly; so is one that honors
+// its context, with the timeout in the context. Any other is called on a
+// goroutine of the cache's, so a driver that ignores its context still cannot
+// hold the caller past ctx's deadline or timeout (when timeout > 0). A call
+// the breaker refuses returns at once; the half-open probe is bounded by
+// [Options.Timeout] even when timeout is zero.
 func callDriver[R any](c *Cache, ctx context.Context, op string, timeout time.Duration, fn func(context.Context) (R, error)) (R, error) {
+	g := c.br.allow()
+	if g == refuse {
+		var zero R
+		return zero, c.breakerOpenError(op)
+	}
+	if g == probe && (timeout <= 0 || timeout > c.timeout) {
+		timeout = c.timeout
+	}
+	r, err := callDriverNow(c, ctx, op, timeout, fn)
+	if err == nil && g == pass {
+		c.br.ok()
+	} else {
+		c.br.done(g, classify(ctx, err), err)
+	}
+	return r, err
+}
+
+func callDriverNow[R any](c *Cache, ctx context.Context, op string, timeout time.Duration, fn func(context.Context) (R, error)) (R, error) {
 	if c.nonblock {
 		r, err := fn(ctx)
 		if err != nil {
@@ -333,97 +402,174 @@ func (c *Cache) Set(ctx context.Context, key string, value any, p Policy) error 
 
 // Delete removes keys (prefixed as by [Cache.FullKey]) and their refresh
 // markers. A load of one of the keys that started before Delete will not
-// store its result.
+// store its result, even when Delete fails. Delete waits at most
+// [Options.InvalidateTimeout]; see there for what a failure means.
 func (c *Cache) Delete(ctx context.Context, keys ...string) error {
 	if len(keys) == 0 {
 		return nil
 	}
-	if c.isClosed() {
-		return ErrClosed
-	}
-	full := make([]string, 0, 2*len(keys))
-	exact := make(map[string]bool, len(keys))
 	for _, k := range keys {
 		if k == "" {
 			return &KeyError{Reason: "empty key"}
 		}
-		fk := c.FullKey(k)
-		exact[fk] = true
-		full = append(full, fk, markerKey(fk))
 	}
-	if err := c.dropFills(ctx, func(k string) bool { return exact[k] }); err != nil {
-		return err
-	}
-	_, err := callDriver(c, ctx, "delete", 0, func(ctx context.Context) (none, error) {
-		return none{}, c.d.Delete(ctx, full)
-	})
-	return err
+	return c.invalidate(ctx, keys, nil)
 }
 
 // Clear removes every key that starts with prefix, prefixed as by
 // [Cache.FullKey]; an empty prefix clears every key of this cache's version.
 // A load of a covered key that started before Clear will not store its
-// result.
+// result, even when Clear fails. Clear waits at most
+// [Options.InvalidateTimeout]; see there for what a failure means.
 func (c *Cache) Clear(ctx context.Context, prefix string) error {
-	if c.isClosed() {
-		return ErrClosed
-	}
-	full := c.FullKey(prefix)
+	return c.invalidate(ctx, nil, []string{c.fullPrefix(prefix)})
+}
+
+func (c *Cache) fullPrefix(prefix string) string {
 	if prefix == "" {
-		full = c.prefix + ":"
+		return c.prefix + ":"
 	}
-	if err := c.dropFills(ctx, func(k string) bool { return strings.HasPrefix(k, full) }); err != nil {
-		return err
-	}
-	_, err := callDriver(c, ctx, "clear", 0, func(ctx context.Context) (none, error) {
-		return none{}, c.d.Clear(ctx, full)
-	})
-	return err
+	return c.FullKey(prefix)
 }
 
 // Invalidate removes cached entries by pattern: an exact key
 // ("user:findMany:abc", or a full "viborm:…" key) or a prefix ending in "*"
 // ("user:*", "user:findMany:*"; "*" alone clears every key of this cache's
 // version). Patterns are prefixed as by [Cache.FullKey]; '*' is special only
-// at the end. Errors of several patterns are joined.
+// at the end. Errors of several patterns are joined. The whole invalidation
+// waits at most [Options.InvalidateTimeout]; see there for what a failure
+// means.
 func (c *Cache) Invalidate(ctx context.Context, patterns ...string) error {
-	var exact []string
+	var exact, prefixes []string
 	var errs []error
 	for _, p := range patterns {
 		switch {
 		case p == "":
 			errs = append(errs, &KeyError{Reason: "empty invalidation pattern"})
 		case strings.HasSuffix(p, "*"):
-			errs = append(errs, c.Clear(ctx, strings.TrimSuffix(p, "*")))
+			prefixes = append(prefixes, c.fullPrefix(strings.TrimSuffix(p, "*")))
 		default:
 			exact = append(exact, p)
 		}
 	}
-	errs = append(errs, c.Delete(ctx, exact...))
+	if len(exact) > 0 || len(prefixes) > 0 {
+		errs = append(errs, c.invalidate(ctx, exact, prefixes))
+	}
 	return errors.Join(errs...)
 }
 
 // InvalidateModel removes every cached entry of each model: the keys under
 // "viborm[:v<version>]:<model>:". The prefix ends at the separator, so
-// invalidating "user" never touches "userProfile".
+// invalidating "user" never touches "userProfile". It waits at most
+// [Options.InvalidateTimeout]; see there for what a failure means.
 func (c *Cache) InvalidateModel(ctx context.Context, models ...string) error {
+	var prefixes []string
 	var errs []error
 	for _, m := range models {
 		if m == "" {
 			errs = append(errs, &KeyError{Reason: "empty model name"})
 			continue
 		}
-		errs = append(errs, c.Clear(ctx, c.prefix+":"+m+":"))
+		prefixes = append(prefixes, c.prefix+":"+m+":")
+	}
+	if len(prefixes) > 0 {
+		errs = append(errs, c.invalidate(ctx, nil, prefixes))
+	}
+	return errors.Join(errs...)
+}
+
+// invalidate removes keys (not yet prefixed) with their refresh markers, and
+// every key under each of prefixes (full). First it fences: every load in
+// flight of a covered key is marked so that it never stores its result, and
+// the shared loads and retired results of covered keys are forgotten. That
+// holds whatever happens next. Then, unless the circuit breaker refuses the
+// driver (an error at once), it waits for writes in progress of covered keys
+// and calls the driver, all within [Options.InvalidateTimeout].
+func (c *Cache) invalidate(ctx context.Context, keys, prefixes []string) (err error) {
+	if c.isClosed() {
+		return ErrClosed
+	}
+	if c.onStep != nil {
+		defer c.stepInvalidate(ctx, time.Now(), &err)
+	}
+	full := make([]string, 0, 2*len(keys))
+	exact := make(map[string]bool, len(keys))
+	for _, k := range keys {
+		fk := c.FullKey(k)
+		exact[fk] = true
+		full = append(full, fk, markerKey(fk))
+	}
+	op := "delete"
+	if len(prefixes) > 0 {
+		op = "clear"
+	}
+	waits := c.dropFills(func(k string) bool {
+		if exact[k] {
+			return true
+		}
+		for _, p := range prefixes {
+			if strings.HasPrefix(k, p) {
+				return true
+			}
+		}
+		return false
+	})
+	if c.br.blocked() {
+		return c.breakerOpenError(op)
+	}
+	deadline := time.Now().Add(c.invTimeout)
+	if len(waits) > 0 {
+		wctx, cancel := context.WithDeadline(ctx, deadline)
+		defer cancel()
+		for _, w := range waits {
+			select {
+			case <-w:
+			case <-wctx.Done():
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+				return &DriverError{Driver: c.name, Op: op, Err: fmt.Errorf("waiting for a write in progress: %w", wctx.Err())}
+			}
+		}
+	}
+	// call runs one driver call within what is left of the deadline.
+	call := func(op string, fn func(context.Context) (none, error)) error {
+		left := time.Until(deadline)
+		if left <= 0 {
+			return &DriverError{Driver: c.name, Op: op, Err: context.DeadlineExceeded}
+		}
+		_, err := callDriver(c, ctx, op, left, fn)
+		return err
+	}
+	var errs []error
+	if len(full) > 0 {
+		if err := call("delete", func(ctx context.Context) (none, error) {
+			return none{}, c.d.Delete(ctx, full)
+		}); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	for _, p := range prefixes {
+		if err := call("clear", func(ctx context.Context) (none, error) {
+			return none{}, c.d.Clear(ctx, p)
+		}); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if len(errs) == 1 {
+		return errs[0]
 	}
 	return errors.Join(errs...)
 }
 
 // dropFills marks every in-flight load whose key matches as dropped, detaches
-// matching shared loads so later callers start afresh, and waits for writes
-// already in progress to end.
-func (c *Cache) dropFills(ctx context.Context, match func(string) bool) error {
+// matching shared loads so later callers start afresh, forgets matching
+// retired loads, and returns the channels that close when the writes already
+// in progress of matching keys end.
+func (c *Cache) dropFills(match func(string) bool) []chan struct{} {
 	var waits []chan struct{}
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	for f := range c.fills {
 		if match(f.key) {
 			f.dropped = true
@@ -440,15 +586,12 @@ func (c *Cache) dropFills(ctx context.Context, match func(string) bool) error {
 			delete(c.calls, k)
 		}
 	}
-	c.mu.Unlock()
-	for _, w := range waits {
-		select {
-		case <-w:
-		case <-ctx.Done():
-			return ctx.Err()
+	for k := range c.retired {
+		if match(k) {
+			delete(c.retired, k)
 		}
 	}
-	return nil
+	return waits
 }
 
 func (c *Cache) addFill(key string) *fill {
@@ -466,9 +609,16 @@ func (c *Cache) store(ctx context.Context, f *fill, rp resolved, e Entry) {
 	}
 	f.storing = true
 	c.mu.Unlock()
+	var t0 time.Time
+	if c.onStep != nil {
+		t0 = time.Now()
+	}
 	_, err := callDriver(c, ctx, "set", c.timeout, func(ctx context.Context) (none, error) {
 		return none{}, c.d.Set(ctx, f.key, rp.storage(), e)
 	})
+	if c.onStep != nil {
+		c.stepSince(ctx, f.key, t0, Step{Kind: StepFill, Err: err})
+	}
 	c.mu.Lock()
 	f.storing = false
 	if f.stored != nil {
@@ -476,7 +626,7 @@ func (c *Cache) store(ctx context.Context, f *fill, rp resolved, e Entry) {
 		f.stored = nil
 	}
 	c.mu.Unlock()
-	if err != nil {
+	if err != nil && !errors.Is(err, ErrBreakerOpen) {
 		c.log.LogAttrs(ctx, slog.LevelWarn, "viborm cache: storing a result failed", slog.String("driver", c.name), slog.Any("err", err))
 	}
 }
@@ -484,6 +634,7 @@ func (c *Cache) store(ctx context.Context, f *fill, rp resolved, e Entry) {
 // ---- policy ----
 
 type resolved struct {
+	start       time.Time // of the read, when an OnStep hook is set
 	ttl, window time.Duration
 	bypass      bool
 	waitUntil   func(context.Context, func(context.Context))
@@ -532,10 +683,36 @@ func (c *Cache) resolve(p Policy) (resolved, error) {
 //     that cannot be decoded into T never fails the read: load answers and
 //     the failure is logged.
 //
+// A read whose lookup missed while a shared load of its key was in flight
+// takes that load's result even when it reaches the table of loads in flight
+// after the load has stored and left it: exactly one query for every reader
+// whose lookup overlapped the load (up to 256 other loads retiring in
+// between; past that it may load again).
+//
+// When load panics, every caller waiting for it (load runs on a goroutine of
+// the cache's) panics with a [*PanicError] holding the original value and
+// load's stack, as golang.org/x/sync/singleflight does. When no caller is
+// left to receive it (all their contexts ended), or when load panics in a
+// background refresh, the panic is logged at error level with its stack,
+// without the key, and the process goes on: the refresh is a detail of a
+// read that was already answered, and the stale value stays. A load that
+// calls runtime.Goexit fails its waiting callers with an error. A panic
+// with [Policy.Bypass] propagates from load on the caller's own goroutine.
+//
 // Errors of load are returned as they are and are not cached. With a driver
 // that keeps values in memory the returned value is the stored one itself:
 // treat it as read-only. One key must always be loaded with the same T.
 func Load[T any](ctx context.Context, c *Cache, key string, p Policy, load func(context.Context) (T, error)) (T, error) {
+	return LoadChecked(ctx, c, key, p, load, nil)
+}
+
+// LoadChecked is [Load] with check, which every value found in the cache
+// (fresh or stale) passes before it answers: check returns the value to
+// answer with (it may decode or convert it) or an error. A value that check
+// rejects is handled like one that cannot be decoded into T: a miss that
+// load answers and whose result replaces the entry; the failure is logged
+// without the key. A nil check makes LoadChecked Load.
+func LoadChecked[T any](ctx context.Context, c *Cache, key string, p Policy, load func(context.Context) (T, error), check func(T) (T, error)) (T, error) {
 	var zero T
 	rp, err := c.resolve(p)
 	if err != nil {
@@ -554,14 +731,30 @@ func Load[T any](ctx context.Context, c *Cache, key string, p Policy, load func(
 		return zero, ErrClosed
 	}
 	full := c.FullKey(key)
+	if c.onStep != nil {
+		rp.start = time.Now()
+	}
 	var driverErr error
+	var seq uint64 // shared loads retired before this read looked
 	if !rp.bypass {
+		seq = c.retireSeq.Load()
 		e, ok, err := c.lookup(ctx, full)
+		if c.onStep != nil && (err != nil || !ok) {
+			c.stepLookup(ctx, full, rp, e, ok, err)
+		}
 		if err != nil {
 			driverErr = err
 			c.logFailure(ctx, "get", err)
 		} else if ok {
 			v, derr := decodeValue[T](c.codec, e.Value)
+			if derr == nil && check != nil {
+				if v, derr = check(v); derr != nil {
+					derr = &EntryError{Reason: "value rejected by the reader", Err: derr}
+				}
+			}
+			if c.onStep != nil {
+				c.stepLookup(ctx, full, rp, e, true, derr)
+			}
 			if derr != nil {
 				driverErr = derr
 				c.logFailure(ctx, "decode", derr)
@@ -569,12 +762,12 @@ func Load[T any](ctx context.Context, c *Cache, key string, p Policy, load func(
 				now := c.now()
 				age := now.Sub(e.CreatedAt)
 				if age <= e.TTL {
-					c.observe(full, OutcomeHit, false, nil, rp.ttl)
+					c.observeRead(ctx, full, OutcomeHit, false, nil, rp, nil)
 					return v, nil
 				}
 				if rp.window > 0 && age <= e.TTL+rp.window {
 					c.refresh(ctx, full, rp, func(ctx context.Context) (any, error) { return load(ctx) })
-					c.observe(full, OutcomeStale, false, nil, rp.ttl)
+					c.observeRead(ctx, full, OutcomeStale, false, nil, rp, nil)
 					return v, nil
 				}
 			}
@@ -583,14 +776,26 @@ func Load[T any](ctx context.Context, c *Cache, key string, p Policy, load func(
 	if rp.bypass {
 		return loadBypass(ctx, c, full, rp, load)
 	}
-	return loadShared(ctx, c, full, rp, load, driverErr)
+	if c.hookBeforeJoin != nil {
+		c.hookBeforeJoin()
+	}
+	return loadShared(ctx, c, full, rp, load, driverErr, seq)
 }
 
 func (c *Cache) lookup(ctx context.Context, full string) (Entry, bool, error) {
 	if c.nonblock {
 		// callDriver would do the same, but its closure escapes (it may run
 		// on a goroutine) and costs the in-memory hit path an allocation.
+		g := c.br.allow()
+		if g == refuse {
+			return Entry{}, false, c.breakerOpenError("get")
+		}
 		e, ok, err := c.d.Get(ctx, full)
+		if err == nil && g == pass {
+			c.br.ok()
+		} else {
+			c.br.done(g, classify(ctx, err), err)
+		}
 		if err != nil {
 			return e, ok, &DriverError{Driver: c.name, Op: "get", Err: err}
 		}
@@ -608,8 +813,8 @@ func (c *Cache) lookup(ctx context.Context, full string) (Entry, bool, error) {
 }
 
 func (c *Cache) logFailure(ctx context.Context, op string, err error) {
-	if errors.Is(err, ErrClosed) {
-		return
+	if errors.Is(err, ErrClosed) || errors.Is(err, ErrBreakerOpen) {
+		return // the breaker logged its opening once
 	}
 	c.log.LogAttrs(ctx, slog.LevelWarn, "viborm cache: "+op+" failed; answering from the loader",
 		slog.String("driver", c.name), slog.Any("err", err))
@@ -618,6 +823,14 @@ func (c *Cache) logFailure(ctx context.Context, op string, err error) {
 func (c *Cache) observe(key string, o Outcome, shared bool, derr error, ttl time.Duration) {
 	if c.observer != nil {
 		c.observer(Event{Key: key, Outcome: o, Shared: shared, DriverErr: derr, TTL: ttl})
+	}
+}
+
+// observeRead is observe with the read's context, for the OnStep hook too.
+func (c *Cache) observeRead(ctx context.Context, key string, o Outcome, shared bool, derr error, rp resolved, err error) {
+	c.observe(key, o, shared, derr, rp.ttl)
+	if c.onStep != nil {
+		c.stepSince(ctx, key, rp.start, Step{Kind: StepRead, Outcome: o, Shared: shared, Err: err})
 	}
 }
 
@@ -652,10 +865,38 @@ func decodeValue[T any](codec Codec, v any) (T, error) {
 	return out, &EntryError{Reason: fmt.Sprintf("cached value is a %T, not a %s", v, reflect.TypeFor[T]())}
 }
 
-// panicError carries a loader's panic to the callers waiting for it.
-type panicError struct{ value any }
+// errLoaderGoexit is the error of a shared load whose loader called
+// runtime.Goexit.
+var errLoaderGoexit = errors.New("cache: the loader called runtime.Goexit")
 
-func loadShared[T any](ctx context.Context, c *Cache, full string, rp resolved, load func(context.Context) (T, error), driverErr error) (T, error) {
+func newPanicError(v any) *PanicError {
+	stack := debug.Stack()
+	// The first line reads "goroutine N [running]:", but by the time a
+	// waiter re-panics that goroutine may be gone: trim it, as singleflight
+	// does.
+	if i := strings.IndexByte(string(stack), '\n'); i >= 0 {
+		stack = stack[i+1:]
+	}
+	return &PanicError{Value: v, Stack: stack}
+}
+
+// protect runs load, turning a panic into a *PanicError.
+func protect[T any](ctx context.Context, load func(context.Context) (T, error)) (v T, pe *PanicError, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			pe = newPanicError(r)
+		}
+	}()
+	v, err = load(ctx)
+	return v, nil, err
+}
+
+func (c *Cache) logPanic(ctx context.Context, msg string, pe *PanicError) {
+	c.log.LogAttrs(ctx, slog.LevelError, msg, slog.String("driver", c.name),
+		slog.String("panic", fmt.Sprint(pe.Value)), slog.String("stack", string(pe.Stack)))
+}
+
+func loadShared[T any](ctx context.Context, c *Cache, full string, rp resolved, load func(context.Context) (T, error), driverErr error, seq uint64) (T, error) {
 	var zero T
 	c.mu.Lock()
 	if c.closed {
@@ -664,8 +905,18 @@ func loadShared[T any](ctx context.Context, c *Cache, full string, rp resolved, 
 	}
 	cl, shared := c.calls[full]
 	if !shared {
+		if r, ok := c.retired[full]; ok && r.seq > seq {
+			// A load of the key stored and retired after this read looked
+			// up the key: its result answers this read too.
+			if v, ok := r.val.(T); ok {
+				c.mu.Unlock()
+				c.observeRead(ctx, full, OutcomeMiss, true, driverErr, rp, nil)
+				return v, nil
+			}
+		}
 		cl = &call{done: make(chan struct{}), fill: c.addFill(full)}
 		c.calls[full] = cl
+		cl.waiters++
 		c.running++
 		c.mu.Unlock()
 		lctx, cancel := c.detached(ctx)
@@ -675,18 +926,28 @@ func loadShared[T any](ctx context.Context, c *Cache, full string, rp resolved, 
 			runShared(lctx, c, cl, rp, load)
 		}()
 	} else {
+		cl.waiters++
 		c.mu.Unlock()
 	}
 	select {
 	case <-cl.done:
 	case <-ctx.Done():
-		return zero, ctx.Err()
+		c.mu.Lock()
+		if !cl.failed {
+			cl.waiters--
+			c.mu.Unlock()
+			return zero, ctx.Err()
+		}
+		// The load failed as this caller gave up, and counted on it to
+		// carry its panic or error: take it.
+		c.mu.Unlock()
+		<-cl.done
 	}
 	if cl.pan != nil {
 		panic(cl.pan)
 	}
 	if cl.err != nil {
-		c.observe(full, OutcomeError, shared, driverErr, rp.ttl)
+		c.observeRead(ctx, full, OutcomeError, shared, driverErr, rp, cl.err)
 		return zero, cl.err
 	}
 	v, ok := cl.val.(T)
@@ -694,35 +955,55 @@ func loadShared[T any](ctx context.Context, c *Cache, full string, rp resolved, 
 		// Another caller loaded this key as another type: load our own.
 		return load(ctx)
 	}
-	c.observe(full, OutcomeMiss, shared, driverErr, rp.ttl)
+	c.observeRead(ctx, full, OutcomeMiss, shared, driverErr, rp, nil)
 	return v, nil
 }
 
 func runShared[T any](ctx context.Context, c *Cache, cl *call, rp resolved, load func(context.Context) (T, error)) {
-	started := c.now()
-	var v T
-	var err error
-	func() {
-		defer func() {
-			if r := recover(); r != nil {
-				cl.pan = fmt.Sprintf("viborm cache: loader panicked: %v", r)
-			}
-		}()
-		v, err = load(ctx)
-	}()
 	f := cl.fill
-	finish := func() {
+	// retire takes the call out of the table once its write has ended, and
+	// remembers its result for readers whose lookup was under way, unless an
+	// invalidation dropped it.
+	retire := func() {
 		c.mu.Lock()
 		if c.calls[f.key] == cl {
 			delete(c.calls, f.key)
 		}
 		delete(c.fills, f)
+		if !f.dropped {
+			c.retire(f.key, cl.val)
+		}
 		c.mu.Unlock()
 	}
-	if cl.pan != nil || err != nil {
-		cl.err = err
-		finish()
+	// fail ends a load that did not produce a value: its waiters take the
+	// error or panic, and a panic that no one waits for is logged.
+	fail := func() {
+		c.mu.Lock()
+		if c.calls[f.key] == cl {
+			delete(c.calls, f.key)
+		}
+		delete(c.fills, f)
+		cl.failed = true
+		orphan := cl.waiters == 0
+		c.mu.Unlock()
 		close(cl.done)
+		if orphan && cl.pan != nil {
+			c.logPanic(ctx, "viborm cache: a loader panicked and no caller was left waiting for it", cl.pan)
+		}
+	}
+	returned := false
+	defer func() {
+		if !returned { // load called runtime.Goexit
+			cl.err = errLoaderGoexit
+			fail()
+		}
+	}()
+	started := c.now()
+	v, pe, err := protect(ctx, load)
+	returned = true
+	if pe != nil || err != nil {
+		cl.pan, cl.err = pe, err
+		fail()
 		return
 	}
 	cl.val = v
@@ -730,8 +1011,26 @@ func runShared[T any](ctx context.Context, c *Cache, cl *call, rp resolved, load
 	// Hand the write to the background before answering, so that a
 	// WaitUntil hook learns of it before the caller returns. Until the write
 	// ends, new callers of the key share this result.
-	c.spawn(ctx, rp.waitUntil, func(ctx context.Context) { c.store(ctx, f, rp, e) }, finish)
+	if c.onStep != nil {
+		c.step(ctx, f.key, Step{Kind: StepFill, Queued: true, Start: time.Now()})
+	}
+	c.spawn(ctx, rp.waitUntil, func(ctx context.Context) { c.store(ctx, f, rp, e) }, retire)
 	close(cl.done)
+}
+
+// retire remembers the result of a shared load that has left the table of
+// loads in flight (see retiredLoad). c.mu must be held.
+func (c *Cache) retire(key string, val any) {
+	seq := c.retireSeq.Load() + 1
+	slot := seq % retiredCap
+	if old := c.retiredLog[slot]; old != "" {
+		if r, ok := c.retired[old]; ok && r.seq+retiredCap == seq {
+			delete(c.retired, old)
+		}
+	}
+	c.retiredLog[slot] = key
+	c.retired[key] = retiredLoad{seq: seq, val: val}
+	c.retireSeq.Store(seq)
 }
 
 func loadBypass[T any](ctx context.Context, c *Cache, full string, rp resolved, load func(context.Context) (T, error)) (T, error) {
@@ -743,16 +1042,25 @@ func loadBypass[T any](ctx context.Context, c *Cache, full string, rp resolved, 
 		delete(c.fills, f)
 		c.mu.Unlock()
 	}
+	handed := false
+	defer func() {
+		if !handed { // load failed or panicked
+			drop()
+		}
+	}()
 	started := c.now()
 	v, err := load(ctx)
 	if err != nil {
-		drop()
-		c.observe(full, OutcomeError, false, nil, rp.ttl)
+		c.observeRead(ctx, full, OutcomeError, false, nil, rp, err)
 		return v, err
 	}
 	e := NewEntry(v, started, rp.ttl)
+	handed = true
+	if c.onStep != nil {
+		c.step(ctx, full, Step{Kind: StepFill, Queued: true, Start: time.Now()})
+	}
 	c.spawn(ctx, rp.waitUntil, func(ctx context.Context) { c.store(ctx, f, rp, e) }, drop)
-	c.observe(full, OutcomeBypass, false, nil, rp.ttl)
+	c.observeRead(ctx, full, OutcomeBypass, false, nil, rp, nil)
 	return v, nil
 }
 
@@ -773,6 +1081,9 @@ func (c *Cache) refresh(ctx context.Context, full string, rp resolved, load func
 		delete(c.fills, f)
 		c.mu.Unlock()
 	}
+	if c.onStep != nil {
+		c.step(ctx, full, Step{Kind: StepRefresh, Queued: true, Start: time.Now()})
+	}
 	c.spawn(ctx, rp.waitUntil, func(ctx context.Context) { c.runRefresh(ctx, f, rp, load) }, done)
 }
 
@@ -780,13 +1091,23 @@ func (c *Cache) refresh(ctx context.Context, full string, rp resolved, load func
 // the key's refresh marker, reloads it and stores the result.
 func (c *Cache) runRefresh(ctx context.Context, f *fill, rp resolved, load func(context.Context) (any, error)) {
 	marker := markerKey(f.key)
+	var t0 time.Time
+	if c.onStep != nil {
+		t0 = time.Now()
+	}
 	elected, err := c.elect(ctx, marker)
 	if err != nil {
 		c.logFailure(ctx, "refresh election", err)
+		if c.onStep != nil {
+			c.stepSince(ctx, f.key, t0, Step{Kind: StepRefresh, Err: err})
+		}
 		return
 	}
 	if !elected {
 		return
+	}
+	if c.onStep != nil {
+		defer func() { c.stepSince(ctx, f.key, t0, Step{Kind: StepRefresh, Err: err}) }()
 	}
 	defer func() {
 		_, err := callDriver(c, ctx, "delete", c.timeout, func(ctx context.Context) (none, error) {
@@ -798,7 +1119,11 @@ func (c *Cache) runRefresh(ctx context.Context, f *fill, rp resolved, load func(
 		}
 	}()
 	started := c.now()
-	v, err := load(ctx)
+	v, pe, err := protect(ctx, load)
+	if pe != nil {
+		c.logPanic(ctx, "viborm cache: a background refresh's loader panicked; the stale value stays", pe)
+		return
+	}
 	if err != nil {
 		c.log.LogAttrs(ctx, slog.LevelWarn, "viborm cache: background refresh failed; the stale value stays",
 			slog.String("driver", c.name), slog.Any("err", err))

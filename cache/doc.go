@@ -37,7 +37,17 @@
 // The cache never fails a read because of its backend: a driver error, a
 // driver slower than [Options.Timeout] or an entry that cannot be decoded
 // makes the read answer from the loader, and the failure is logged with
-// [log/slog] (keys are never logged). Invalidation errors are returned.
+// [log/slog] (keys are never logged). Invalidation errors are returned, and
+// an invalidation waits at most [Options.InvalidateTimeout]: a timed-out or
+// failed invalidation still keeps every load in flight of its keys from
+// storing, and the caller should retry it.
+//
+// A circuit breaker ([BreakerOptions]) skips a backend that keeps failing:
+// after 5 consecutive failures or timeouts the driver is not called for 5
+// seconds (reads answer from the loader at once, writes are skipped,
+// invalidations fail fast with [ErrBreakerOpen]), then one probe call decides
+// whether it closes. Each state change is logged once and reported to
+// [Options.OnBreakerChange]; [Cache.BreakerState] tells the current state.
 //
 // # Background work
 //

@@ -16,9 +16,6 @@ var (
 	// ErrInvalidKey is matched by a [*KeyError]: key arguments that cannot be
 	// hashed (NaN, infinities, funcs, channels, cycles) or an invalid key.
 	ErrInvalidKey = errors.New("cache: invalid key arguments")
-	// ErrNotCacheable reports an operation that cannot be cached, such as a
-	// write through a cached read-only handle.
-	ErrNotCacheable = errors.New("cache: operation is not cacheable")
 	// ErrConfig is matched by a [*ConfigError]: invalid [Options] or
 	// [Policy] values.
 	ErrConfig = errors.New("cache: invalid configuration")
@@ -30,6 +27,10 @@ var (
 	// ErrDriver is matched by a [*DriverError]: a driver operation failed or
 	// timed out.
 	ErrDriver = errors.New("cache: driver error")
+	// ErrBreakerOpen is matched by the [*DriverError] of a driver call that
+	// the circuit breaker refused: the driver failed repeatedly and was not
+	// called (see [BreakerOptions]).
+	ErrBreakerOpen = errors.New("cache: circuit breaker open")
 )
 
 // TTLError reports an invalid TTL. It matches [ErrInvalidTTL].
@@ -127,3 +128,24 @@ func (e *DriverError) Error() string {
 
 func (e *DriverError) Is(target error) bool { return target == ErrDriver }
 func (e *DriverError) Unwrap() error        { return e.Err }
+
+// PanicError is the value with which [Load] re-panics in every caller that
+// waited for a loader that panicked: the loader runs on a goroutine of the
+// cache's, so its panic is carried to the callers with the loader's stack,
+// as golang.org/x/sync/singleflight does. Recover it with
+// `if pe, ok := r.(*cache.PanicError); ok` to reach the original value;
+// when that value is an error, errors.Is and errors.As see through it.
+type PanicError struct {
+	Value any    // what the loader panicked with
+	Stack []byte // the loader's goroutine stack at the panic
+}
+
+func (p *PanicError) Error() string {
+	return fmt.Sprintf("cache: loader panicked: %v\n\n%s", p.Value, p.Stack)
+}
+
+// Unwrap returns the panic value when it is an error.
+func (p *PanicError) Unwrap() error {
+	err, _ := p.Value.(error)
+	return err
+}

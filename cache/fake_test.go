@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/viborm/viborm-go/cache"
@@ -22,6 +23,27 @@ type mapDriver struct {
 	getHook func(ctx context.Context) // runs before Get, outside the lock
 	setHook func(ctx context.Context) // runs before Set, outside the lock
 	sets    int
+
+	clearHook func(ctx context.Context) // runs before Clear, outside the lock
+	delHook   func(ctx context.Context) // runs before Delete, outside the lock
+	down      atomic.Pointer[error]     // when set, every operation fails with it
+	calls     atomic.Int64              // operations called (Get, Set, Add, Delete, Clear)
+}
+
+// setDown makes every operation fail with err; nil brings the driver back.
+func (d *mapDriver) setDown(err error) {
+	if err == nil {
+		d.down.Store(nil)
+		return
+	}
+	d.down.Store(&err)
+}
+
+func (d *mapDriver) isDown() error {
+	if p := d.down.Load(); p != nil {
+		return *p
+	}
+	return nil
 }
 
 type stored struct {
@@ -41,6 +63,10 @@ func (d *mapDriver) Nonblocking() bool   { return d.nonblk }
 func (d *mapDriver) HonorsContext() bool { return d.honors }
 
 func (d *mapDriver) Get(ctx context.Context, key string) (cache.Entry, bool, error) {
+	d.calls.Add(1)
+	if err := d.isDown(); err != nil {
+		return cache.Entry{}, false, err
+	}
 	if d.getHook != nil {
 		d.getHook(ctx)
 	}
@@ -60,6 +86,10 @@ func (d *mapDriver) Get(ctx context.Context, key string) (cache.Entry, bool, err
 }
 
 func (d *mapDriver) Set(ctx context.Context, key string, ttl time.Duration, e cache.Entry) error {
+	d.calls.Add(1)
+	if err := d.isDown(); err != nil {
+		return err
+	}
 	if d.setHook != nil {
 		d.setHook(ctx)
 	}
@@ -77,6 +107,10 @@ func (d *mapDriver) Set(ctx context.Context, key string, ttl time.Duration, e ca
 }
 
 func (d *mapDriver) Add(ctx context.Context, key string, ttl time.Duration, e cache.Entry) (bool, error) {
+	d.calls.Add(1)
+	if err := d.isDown(); err != nil {
+		return false, err
+	}
 	if err := ctx.Err(); err != nil {
 		return false, err
 	}
@@ -90,6 +124,13 @@ func (d *mapDriver) Add(ctx context.Context, key string, ttl time.Duration, e ca
 }
 
 func (d *mapDriver) Delete(ctx context.Context, keys []string) error {
+	d.calls.Add(1)
+	if err := d.isDown(); err != nil {
+		return err
+	}
+	if d.delHook != nil {
+		d.delHook(ctx)
+	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -102,6 +143,13 @@ func (d *mapDriver) Delete(ctx context.Context, keys []string) error {
 }
 
 func (d *mapDriver) Clear(ctx context.Context, prefix string) error {
+	d.calls.Add(1)
+	if err := d.isDown(); err != nil {
+		return err
+	}
+	if d.clearHook != nil {
+		d.clearHook(ctx)
+	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -116,8 +164,10 @@ func (d *mapDriver) Clear(ctx context.Context, prefix string) error {
 }
 
 func (d *mapDriver) has(key string) bool {
-	_, ok, _ := d.Get(context.Background(), key)
-	return ok
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	s, ok := d.m[key]
+	return ok && d.now().Before(s.expires)
 }
 
 func (d *mapDriver) storageTTL(key string) time.Duration {

@@ -526,10 +526,9 @@ func (e *encoder) mapValue(v reflect.Value) error {
 }
 
 type structField struct {
-	name  string
-	index int
-	omitEmpty,
-	quoted bool
+	name      string
+	index     int
+	omitEmpty bool
 }
 
 var structFieldsCache sync.Map // reflect.Type → []structField (sorted by name) or *KeyError

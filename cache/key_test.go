@@ -110,7 +110,8 @@ func TestKeyEquivalences(t *testing.T) {
 		{"pointer followed", map[string]any{"a": &one}, map[string]any{"a": 1}},
 		{"same instant, other zone", ts, ts.In(loc)},
 		{"json member order", json.RawMessage(`{"a":1,"b":[true]}`), json.RawMessage(` { "b" : [ true ] , "a" : 1 } `)},
-		{"negative zero", -0.0, 0.0},
+		{"negative zero", math.Copysign(0, -1), 0.0},
+		{"negative zero float32", float32(math.Copysign(0, -1)), float32(0)},
 		{"typed map", map[string]int{"a": 1}, map[string]any{"a": 1}},
 		{"typed slice", []int{1, 2}, []any{1, 2}},
 		{"byte array", [3]byte{1, 2, 3}, []byte{1, 2, 3}},
@@ -194,6 +195,23 @@ func TestKeyCompatFormatsLikeJavaScript(t *testing.T) {
 	} {
 		if ka, kb := mustKey(t, tc.a, true), mustKey(t, tc.b, true); ka != kb {
 			t.Errorf("%s: %s vs %s", tc.name, ka, kb)
+		}
+	}
+}
+
+// The equal-keys table compares math.Copysign(0, -1) with 0: the literal
+// -0.0 is +0 in Go, so a test written with it could not fail. This guards
+// that the table's value really is negative zero, in both key modes.
+func TestKeyNegativeZeroIsZero(t *testing.T) {
+	negZero := math.Copysign(0, -1)
+	if !math.Signbit(negZero) {
+		t.Fatal("math.Copysign(0, -1) is not negative zero")
+	}
+	for _, compat := range []bool{false, true} {
+		a := mustKey(t, map[string]any{"x": negZero}, compat)
+		b := mustKey(t, map[string]any{"x": 0.0}, compat)
+		if a != b {
+			t.Errorf("compat=%v: -0 and 0 hash differently: %s vs %s", compat, a, b)
 		}
 	}
 }

@@ -31,6 +31,31 @@ type Options struct {
 	// logged. Default 250ms.
 	Timeout time.Duration
 
+	// InvalidateTimeout bounds each invalidation ([Cache.Delete],
+	// [Cache.Clear], [Cache.Invalidate], [Cache.InvalidateModel]) as a whole:
+	// the wait for writes in progress and every driver call it makes. An
+	// invalidation that exceeds it returns a [*DriverError] matching
+	// [ErrDriver] and [context.DeadlineExceeded]; a driver that never answers
+	// cannot hold it longer. Its fence still holds: a load of a covered key
+	// that started before the invalidation never stores its result. What the
+	// backend did is unknown, so the caller should retry it (the ORM client
+	// retries in the background). Zero means Timeout; it must not be
+	// negative.
+	InvalidateTimeout time.Duration
+
+	// Breaker configures the circuit breaker that skips a failing driver
+	// (see [BreakerOptions]). Nil means the defaults: open after 5
+	// consecutive failures, probe after 5 seconds.
+	Breaker *BreakerOptions
+
+	// OnBreakerChange, when set, is called once per state change of the
+	// circuit breaker, after the change (which is also logged once). It runs
+	// on the goroutine whose driver call caused the change; it must be fast,
+	// must not block and must not call the cache. Changes that happen
+	// concurrently may be reported out of order: [Cache.BreakerState] has the
+	// current state.
+	OnBreakerChange func(from, to BreakerState)
+
 	// RefreshMarkerTTL is how long the marker that elects one refresher of a
 	// stale key lives. Default 30 seconds (VibORM's value).
 	RefreshMarkerTTL time.Duration
@@ -60,6 +85,14 @@ type Options struct {
 	// happened. It must be fast and must not block; it runs on the reading
 	// goroutine.
 	Observer func(Event)
+
+	// OnStep, when set, is called after each step of the cache (lookup,
+	// read, fill, refresh, invalidation; see [Step]) with the step's
+	// context, labels, outcome, latency and error, and never its key: the
+	// hook for tracing and metrics (the otelviborm package provides one).
+	// It must be fast and must not block; it runs on the goroutine that ran
+	// the step, background ones included.
+	OnStep func(ctx context.Context, s Step)
 }
 
 // Inline is a [Options.WaitUntil] that runs background work synchronously,

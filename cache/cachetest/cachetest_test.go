@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -401,12 +402,55 @@ func violations(err error) []*cachetest.Error {
 	return out
 }
 
+// TestRunSkipsMissingCapabilities checks that the checks of an optional
+// interface are skipped, and only those, when the driver does not implement
+// it; and that a driver implementing every interface skips nothing.
 func TestRunSkipsMissingCapabilities(t *testing.T) {
-	clk := newClock()
 	type plain struct{ cache.Driver } // hides Adder, BatchGetter and Closer
-	cachetest.Run(t, func(t *testing.T) cache.Driver {
-		return plain{newMapDriver(clk.Now)}
-	}, &cachetest.Options{Advance: clk.Advance})
+	for _, tc := range []struct {
+		name string
+		wrap func(*mapDriver) cache.Driver
+		want []string // the checks skipped
+	}{
+		{"plain", func(d *mapDriver) cache.Driver { return plain{d} },
+			[]string{"AddAfterExpiry", "AddExclusive", "AddPresent", "GetMany"}},
+		{"full", func(d *mapDriver) cache.Driver { return d }, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			clk := newClock()
+			var (
+				mu           sync.Mutex
+				ran, skipped []string
+			)
+			cachetest.Run(t, func(t *testing.T) cache.Driver {
+				t.Cleanup(func() { // runs after the check, skipped or not
+					mu.Lock()
+					defer mu.Unlock()
+					ran = append(ran, path.Base(t.Name()))
+					if t.Skipped() {
+						skipped = append(skipped, path.Base(t.Name()))
+					}
+				})
+				return tc.wrap(newMapDriver(clk.Now))
+			}, &cachetest.Options{Advance: clk.Advance})
+			mu.Lock()
+			defer mu.Unlock()
+			slices.Sort(skipped)
+			if !slices.Equal(skipped, tc.want) {
+				t.Errorf("skipped checks %q, want %q (of %d run)", skipped, tc.want, len(ran))
+			}
+			if len(ran) < 20 {
+				t.Errorf("only %d checks ran: %q", len(ran), ran)
+			}
+			// Test, the other form, skips the same checks without an error.
+			err := cachetest.Test(t.Context(), func() (cache.Driver, error) {
+				return tc.wrap(newMapDriver(clk.Now)), nil
+			}, &cachetest.Options{Advance: clk.Advance})
+			if err != nil {
+				t.Errorf("Test(%s) = %v, want nil", tc.name, err)
+			}
+		})
+	}
 }
 
 func TestKeysStayInTheNamespace(t *testing.T) {

@@ -226,7 +226,7 @@ func checkReplace(ctx context.Context, e *env) {
 	err := e.eventually(ctx, func() error {
 		got, ok, err := e.d.Get(ctx, k)
 		if err != nil || !ok || !equalValue(got.Value, "second") || got.TTL != want.TTL || !got.CreatedAt.Equal(want.CreatedAt) {
-			return fmt.Errorf("Get after a second Set = %s (TTL %v), %v, %v; want the second entry", show(got.Value), got.TTL, ok, err)
+			return fmt.Errorf("after a second Set, Get = %s (TTL %v), %v, %v; want the second entry", show(got.Value), got.TTL, ok, err)
 		}
 		return nil
 	})

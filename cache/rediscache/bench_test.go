@@ -4,8 +4,9 @@ package rediscache_test
 //
 //	go test -run '^$' -bench . -benchmem ./cache/rediscache/
 //
-// BenchmarkClear1000Among1M loads a million unrelated keys into database 15
-// of the shared Redis and flushes that database when it ends.
+// The benchmarks run against Redis servers they start themselves (see
+// servers_test.go), never the shared one: BenchmarkClear1000Among1M loads a
+// million unrelated keys into a server of its own, killed when it ends.
 
 import (
 	"context"
@@ -21,7 +22,6 @@ import (
 	"github.com/viborm/viborm-go/cache"
 	"github.com/viborm/viborm-go/cache/gojsoncodec"
 	"github.com/viborm/viborm-go/cache/rediscache"
-	"github.com/viborm/viborm-go/internal/testenv"
 )
 
 // benchRow is a typical row: six fields.
@@ -47,7 +47,7 @@ func benchRows(n int) []benchRow {
 func benchHit(b *testing.B, codec cache.Codec) (*redis.Client, *cache.Cache, string) {
 	// ContextTimeoutEnabled lets the cache call the driver directly; see
 	// Driver.HonorsContext.
-	client := redis.NewClient(&redis.Options{Addr: testenv.RedisAddr(b), DB: testDB, PoolSize: 64, ContextTimeoutEnabled: true})
+	client := redis.NewClient(&redis.Options{Addr: singleAddr(b), PoolSize: 64, ContextTimeoutEnabled: true})
 	b.Cleanup(func() { client.Close() })
 	d := newDriver(b, client, &rediscache.Options{Codec: codec})
 	c, err := cache.New(d, &cache.Options{WaitUntil: cache.Inline, Logger: slog.New(slog.DiscardHandler), Codec: codec})
@@ -169,14 +169,10 @@ func BenchmarkDecode100Rows(b *testing.B) {
 // unrelated ones. Target: ≤ 2 ms for the index. The SCAN fallback (what
 // the seed does, escaped) is measured for comparison.
 func BenchmarkClear1000Among1M(b *testing.B) {
-	const benchDB = 15
-	client := redis.NewClient(&redis.Options{Addr: testenv.RedisAddr(b), DB: benchDB})
+	srv := startPrivateServer(b)
+	client := redis.NewClient(&redis.Options{Addr: srv.addr})
 	b.Cleanup(func() { client.Close() })
 	ctx := context.Background()
-	if err := client.FlushDB(ctx).Err(); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { client.FlushDB(context.Background()) })
 	const unrelated = 1_000_000
 	for i := 0; i < unrelated; i += 100_000 {
 		_, err := client.Pipelined(ctx, func(p redis.Pipeliner) error {

@@ -3,115 +3,51 @@ package rediscache
 import (
 	"context"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/viborm/viborm-go/cache/internal/redisindex"
 )
 
-// indexSlack is added to an index member's score and to an index key's
-// lifetime beyond the entry's storage TTL, so that rounding and the few
-// microseconds between the script's TIME and its SET never let an index
-// forget a key before Redis expires it.
-const indexSlack = time.Second
+// Aliases of the layout shared with the rueidis driver (package
+// cache/internal/redisindex), which documents them.
+const (
+	registryGrace = redisindex.RegistryGrace
+	clearBatch    = redisindex.ClearBatch
+)
 
-// registryGrace is how much longer than the entry a cluster registry of
-// slots lives. It absorbs clock differences between the registry's node and
-// the entry's node and the delay between the two writes of a Set.
-const registryGrace = time.Minute
+// setScript and clearScript are redisindex.SetScript and ClearScript.
+var (
+	setScript   = redis.NewScript(redisindex.SetScript)
+	clearScript = redis.NewScript(redisindex.ClearScript)
+)
 
-// clearBatch is how many keys one run of the clear script removes.
-const clearBatch = 1000
-
-// setScript stores an entry and records it in the indexes of its prefixes,
-// atomically. KEYS[1] is the key, KEYS[2:] its index keys, which must live
-// in the key's hash slot on a cluster. ARGV: value, storage TTL in ms, "1" to
-// store only when the key is absent (then it returns 0 when it did not).
-//
-// Index entries are written before the key, so that an error part way (say,
-// an index key holding another type) can leave an index entry without a key,
-// which is harmless, but never a key without its index entries. Each index
-// is a sorted set scored by the member's expiry time on this server's clock
-// (plus indexSlack): members whose score has passed are trimmed on every
-// write, and the index key itself expires with its longest-lived member, so
-// an index stays bounded by the keys that are still alive.
-var setScript = redis.NewScript(`
-local key = KEYS[1]
-local pttl = tonumber(ARGV[2])
-if ARGV[3] == '1' and redis.call('EXISTS', key) == 1 then return 0 end
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local life = pttl + ` + strconv.FormatInt(indexSlack.Milliseconds(), 10) + `
-local score = string.format('%.0f', now + life)
-local past = '(' .. string.format('%.0f', now)
-for i = 2, #KEYS do
-  local idx = KEYS[i]
-  redis.call('ZREMRANGEBYSCORE', idx, '-inf', past)
-  redis.call('ZADD', idx, score, key)
-  if redis.call('PTTL', idx) < life then redis.call('PEXPIRE', idx, life) end
-end
-redis.call('SET', key, ARGV[1], 'PX', pttl)
-return 1
-`)
-
-// clearScript removes up to ARGV[1] keys listed in the index KEYS[1], and
-// their index entries, atomically, and returns how many entries remain.
-// Because a key and its entry leave together, and setScript adds them
-// together, the index never loses track of a live key.
-var clearScript = redis.NewScript(`
-local m = redis.call('ZRANGE', KEYS[1], 0, tonumber(ARGV[1]) - 1)
-if #m > 0 then
-  redis.call('UNLINK', unpack(m))
-  redis.call('ZREM', KEYS[1], unpack(m))
-end
-return redis.call('ZCARD', KEYS[1])
-`)
-
-// indexPrefixes returns the prefixes of key that end with ':' and hold at
-// most depth separators, shortest first: "a:b:c" gives "a:", "a:b:".
+// indexPrefixes returns the prefixes of key that the index lists it under.
 func indexPrefixes(key string, depth int, buf []string) []string {
-	for i := 0; i < len(key) && len(buf) < depth; i++ {
-		if key[i] == ':' {
-			buf = append(buf, key[:i+1])
-		}
-	}
-	return buf
+	return redisindex.Prefixes(key, depth, buf)
 }
 
-// indexed reports whether Clear can serve prefix from the index: it ends with
-// the separator and holds at most depth of them.
-func (d *Driver) indexed(prefix string) bool {
-	return !d.noIndex && strings.HasSuffix(prefix, ":") && strings.Count(prefix, ":") <= d.depth
-}
+// indexed reports whether Clear can serve prefix from the index.
+func (d *Driver) indexed(prefix string) bool { return d.layout.Indexed(prefix) }
 
-// indexKey names the index of prefix. On a cluster there is one per hash
-// slot, colocated with the keys it lists through a hash tag.
-func (d *Driver) indexKey(prefix string, slot int) string {
-	if d.cluster == nil {
-		return d.ns + "i:" + prefix
-	}
-	return d.ns + "i{" + slotTags()[slot] + "}" + prefix
-}
+// indexKey names the index of prefix (in slot sl, on a cluster).
+func (d *Driver) indexKey(prefix string, sl int) string { return d.layout.IndexKey(prefix, sl) }
 
 // registryKey names the set of slots that have an index of prefix (cluster
 // only).
-func (d *Driver) registryKey(prefix string) string { return d.ns + "r:" + prefix }
+func (d *Driver) registryKey(prefix string) string { return d.layout.RegistryKey(prefix) }
 
 // setIndexed stores data under key with its index entries.
 func (d *Driver) setIndexed(ctx context.Context, key string, ttl time.Duration, data []byte, nx bool) (bool, error) {
-	var buf [8]string
-	prefixes := indexPrefixes(key, d.depth, buf[:0])
-	if len(prefixes) == 0 {
+	keys, prefixes, sl := d.layout.SetKeys(key)
+	if len(keys) == 0 {
 		if nx {
 			return d.client.SetNX(ctx, key, data, ttl).Result()
 		}
 		return true, d.client.Set(ctx, key, data, ttl).Err()
 	}
-	keys := make([]string, 1, 1+len(prefixes))
-	keys[0] = key
-	sl := 0
 	if d.cluster != nil {
-		sl = slot(key)
 		start := time.Now()
 		if err := d.register(ctx, prefixes, sl, ttl); err != nil {
 			return false, err
@@ -123,9 +59,6 @@ func (d *Driver) setIndexed(ctx context.Context, key string, ttl time.Duration, 
 				_ = d.register(context.WithoutCancel(ctx), prefixes, sl, ttl)
 			}
 		}()
-	}
-	for _, p := range prefixes {
-		keys = append(keys, d.indexKey(p, sl))
 	}
 	nxArg := "0"
 	if nx {
@@ -140,7 +73,7 @@ func (d *Driver) setIndexed(ctx context.Context, key string, ttl time.Duration, 
 // are never removed (only extended), so a Clear that starts after the key
 // exists always finds its slot.
 func (d *Driver) register(ctx context.Context, prefixes []string, sl int, ttl time.Duration) error {
-	life := ttl + indexSlack + registryGrace
+	life := redisindex.RegistryLife(ttl)
 	s := strconv.Itoa(sl)
 	cmds, err := d.client.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for _, pre := range prefixes {
@@ -180,14 +113,7 @@ func (d *Driver) clearIndexed(ctx context.Context, prefix string) error {
 	if err != nil {
 		return err
 	}
-	keys := make([]string, 0, len(members))
-	for _, m := range members {
-		sl, err := strconv.Atoi(m)
-		if err != nil || sl < 0 || sl >= numSlots {
-			continue // not ours
-		}
-		keys = append(keys, d.indexKey(prefix, sl))
-	}
+	keys := d.layout.SlotIndexKeys(prefix, members)
 	for len(keys) > 0 {
 		remaining, err := d.runEach(ctx, clearScript, keys, clearBatch)
 		if err != nil {

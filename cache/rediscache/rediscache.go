@@ -3,18 +3,18 @@ package rediscache
 import (
 	"context"
 	"errors"
-	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
 	"github.com/viborm/viborm-go/cache"
+	"github.com/viborm/viborm-go/cache/internal/redisindex"
 )
 
 // Defaults used when the corresponding option is zero.
 const (
-	DefaultIndexPrefix = "viborm-index:"
-	DefaultIndexDepth  = 4
+	DefaultIndexPrefix = redisindex.DefaultPrefix
+	DefaultIndexDepth  = redisindex.DefaultDepth
 )
 
 // Options configures a [Driver]. A nil *Options, and every zero field, means
@@ -54,9 +54,8 @@ type Driver struct {
 	client  redis.UniversalClient
 	cluster *redis.ClusterClient // non-nil on a cluster
 	codec   cache.Codec
-	ns      string
-	depth   int
-	noIndex bool
+	layout  redisindex.Layout
+	depth   int // layout.Depth
 	// honorsCtx: the client applies context deadlines to its I/O.
 	honorsCtx bool
 }
@@ -85,23 +84,15 @@ func New(client redis.UniversalClient, opts *Options) (*Driver, error) {
 	if _, ok := client.(*redis.Ring); ok {
 		return nil, &cache.ConfigError{Field: "rediscache.New client", Reason: "redis.Ring is not supported; use a single node, Sentinel or a Cluster"}
 	}
-	if o.IndexPrefix == "" {
-		o.IndexPrefix = DefaultIndexPrefix
-	}
-	if strings.ContainsAny(o.IndexPrefix, "{}") {
-		return nil, &cache.ConfigError{Field: "rediscache.Options.IndexPrefix", Reason: "must not contain '{' or '}'"}
-	}
-	switch {
-	case o.IndexDepth == 0:
-		o.IndexDepth = DefaultIndexDepth
-	case o.IndexDepth < 0:
-		return nil, &cache.ConfigError{Field: "rediscache.Options.IndexDepth", Reason: "must not be negative"}
+	cluster, _ := client.(*redis.ClusterClient)
+	layout, err := redisindex.NewLayout("rediscache", o.IndexPrefix, o.IndexDepth, o.NoIndex, cluster != nil)
+	if err != nil {
+		return nil, err
 	}
 	if o.Codec == nil {
 		o.Codec = cache.JSON
 	}
-	d := &Driver{client: client, codec: o.Codec, ns: o.IndexPrefix, depth: o.IndexDepth, noIndex: o.NoIndex}
-	d.cluster, _ = client.(*redis.ClusterClient)
+	d := &Driver{client: client, cluster: cluster, codec: o.Codec, layout: layout, depth: layout.Depth}
 	switch c := client.(type) {
 	case *redis.Client:
 		d.honorsCtx = c.Options().ContextTimeoutEnabled
@@ -214,7 +205,7 @@ func (d *Driver) Set(ctx context.Context, key string, storageTTL time.Duration, 
 	if err != nil {
 		return err
 	}
-	if d.noIndex {
+	if d.layout.NoIndex {
 		return d.client.Set(ctx, key, data, storageTTL).Err()
 	}
 	_, err = d.setIndexed(ctx, key, storageTTL, data, false)
@@ -231,7 +222,7 @@ func (d *Driver) Add(ctx context.Context, key string, storageTTL time.Duration, 
 	if err != nil {
 		return false, err
 	}
-	if d.noIndex {
+	if d.layout.NoIndex {
 		return d.client.SetNX(ctx, key, data, storageTTL).Result()
 	}
 	return d.setIndexed(ctx, key, storageTTL, data, true)
@@ -308,15 +299,7 @@ func (d *Driver) clearScan(ctx context.Context, prefix string) error {
 			if err != nil {
 				return err
 			}
-			kept := keys[:0]
-			for _, k := range keys {
-				// MATCH is exact once escaped; the check guards the reserved
-				// namespace and costs nothing.
-				if strings.HasPrefix(k, prefix) && !strings.HasPrefix(k, d.ns) {
-					kept = append(kept, k)
-				}
-			}
-			if err := d.Delete(ctx, kept); err != nil {
+			if err := d.Delete(ctx, d.layout.Scanned(keys, prefix)); err != nil {
 				return err
 			}
 			if next == 0 {
@@ -331,21 +314,4 @@ func (d *Driver) clearScan(ctx context.Context, prefix string) error {
 	return d.cluster.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error {
 		return scan(ctx, c)
 	})
-}
-
-// bySlot groups keys by hash slot, keeping their order within a group.
-func bySlot(keys []string) [][]string {
-	idx := make(map[int]int)
-	var groups [][]string
-	for _, k := range keys {
-		s := slot(k)
-		i, ok := idx[s]
-		if !ok {
-			i = len(groups)
-			idx[s] = i
-			groups = append(groups, nil)
-		}
-		groups[i] = append(groups[i], k)
-	}
-	return groups
 }

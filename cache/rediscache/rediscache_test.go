@@ -412,17 +412,26 @@ func TestIndexBoundedAfterExpiry(t *testing.T) {
 
 // TestClearNeverMissesCompletedSet races Sets against Clears: every key whose
 // Set returned before a Clear started must be gone when that Clear returns.
+// Each Clear waits until the writers have completed a few Sets since the
+// previous one, so every round races fresh Sets however the goroutines are
+// scheduled.
 func TestClearNeverMissesCompletedSet(t *testing.T) {
 	eachBackend(t, func(t *testing.T, c redis.UniversalClient) {
 		ctx := context.Background()
 		d := newDriver(t, c, nil)
+		const (
+			writers  = 4
+			rounds   = 30
+			perRound = writers // Sets completed since the last Clear, at least
+		)
 		var (
 			mu   sync.Mutex
 			done []string // keys whose Set has returned, in order
 		)
+		progress := make(chan struct{}, 1) // a Set has returned
 		stop := make(chan struct{})
 		var wg sync.WaitGroup
-		for w := range 4 {
+		for w := range writers {
 			wg.Go(func() {
 				for i := 0; ; i++ {
 					select {
@@ -438,14 +447,33 @@ func TestClearNeverMissesCompletedSet(t *testing.T) {
 					mu.Lock()
 					done = append(done, k)
 					mu.Unlock()
+					select {
+					case progress <- struct{}{}:
+					default:
+					}
 				}
 			})
 		}
+		defer func() {
+			close(stop)
+			wg.Wait()
+		}()
 		checked := 0 // keys before this index were checked absent; none is set twice
-		for range 30 {
-			mu.Lock()
-			before := slices.Clone(done[checked:])
-			mu.Unlock()
+		for range rounds {
+			var before []string
+			for {
+				mu.Lock()
+				before = slices.Clone(done[checked:])
+				mu.Unlock()
+				if len(before) >= perRound {
+					break
+				}
+				select {
+				case <-progress:
+				case <-time.After(10 * time.Second): // generous: a Set is a round trip
+					t.Fatalf("the writers completed %d Sets in 10s", len(before))
+				}
+			}
 			if err := d.Clear(ctx, "viborm:race:"); err != nil {
 				t.Fatal(err)
 			}
@@ -465,11 +493,6 @@ func TestClearNeverMissesCompletedSet(t *testing.T) {
 			}
 			checked += len(before)
 		}
-		if checked < 100 {
-			t.Errorf("only %d Sets raced the Clears", checked)
-		}
-		close(stop)
-		wg.Wait()
 	})
 }
 

@@ -1,71 +1,12 @@
 package rediscache
 
-import (
-	"strconv"
-	"sync"
-)
+import "github.com/viborm/viborm-go/cache/internal/redisindex"
 
-// numSlots is the number of hash slots of a Redis Cluster.
-const numSlots = 16384
+// slot returns the Redis Cluster hash slot of key, honouring hash tags.
+func slot(key string) int { return redisindex.Slot(key) }
 
-// crc16tab is the CRC16-XMODEM table Redis Cluster hashes keys with.
-var crc16tab = func() (t [256]uint16) {
-	for i := range t {
-		c := uint16(i) << 8
-		for range 8 {
-			if c&0x8000 != 0 {
-				c = c<<1 ^ 0x1021
-			} else {
-				c <<= 1
-			}
-		}
-		t[i] = c
-	}
-	return t
-}()
+// slotTags returns the hash tag the index of each slot carries.
+var slotTags = redisindex.SlotTags
 
-func crc16(s string) uint16 {
-	var c uint16
-	for i := 0; i < len(s); i++ {
-		c = c<<8 ^ crc16tab[byte(c>>8)^s[i]]
-	}
-	return c
-}
-
-// slot returns the Redis Cluster hash slot of key, honouring hash tags: when
-// key holds a '{' followed later by a '}' with at least one byte between
-// them, only those bytes are hashed.
-func slot(key string) int {
-	for i := 0; i < len(key); i++ {
-		if key[i] != '{' {
-			continue
-		}
-		for j := i + 1; j < len(key); j++ {
-			if key[j] == '}' {
-				if j > i+1 {
-					key = key[i+1 : j]
-				}
-				return int(crc16(key)) % numSlots
-			}
-		}
-		break
-	}
-	return int(crc16(key)) % numSlots
-}
-
-// slotTags returns, for every hash slot s, the shortest base-36 numeral
-// (first in counting order) whose CRC16 falls in s. Wrapped in braces it
-// puts an index key in slot s. The table is deterministic, so every process
-// names the index of a slot the same way.
-var slotTags = sync.OnceValue(func() *[numSlots]string {
-	var t [numSlots]string
-	n := 0
-	for i := int64(0); n < numSlots; i++ {
-		s := strconv.FormatInt(i, 36)
-		if sl := int(crc16(s)) % numSlots; t[sl] == "" {
-			t[sl] = s
-			n++
-		}
-	}
-	return &t
-})
+// bySlot groups keys by hash slot, keeping their order within a group.
+func bySlot(keys []string) [][]string { return redisindex.BySlot(keys) }

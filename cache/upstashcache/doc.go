@@ -33,6 +33,16 @@
 // rediscache is not used here: an Upstash database is usually small and
 // dedicated, and every request is an HTTP round trip.)
 //
+// # Timeouts
+//
+// Every request carries its call's context, which the cache bounds with its
+// Timeout. Behind that, the HTTP client the driver makes when
+// [Options.HTTPClient] is nil has a Timeout of [DefaultHTTPTimeout] (5s), so
+// that even a call with no deadline (a write's invalidation, say) cannot be
+// held forever by a gateway that accepts a request and never answers. A
+// client passed in Options is used as it is: give it a Timeout, which
+// http.DefaultClient lacks.
+//
 // # Testing
 //
 // The live Upstash service is not reachable from this project's test

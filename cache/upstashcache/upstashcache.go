@@ -55,12 +55,25 @@ func (e *APIError) Is(target error) bool {
 	return target == ErrAPI || target == ErrUnauthorized && (e.Status == http.StatusUnauthorized || e.Status == http.StatusForbidden)
 }
 
+// DefaultHTTPTimeout is the Timeout of the HTTP client a [Driver] makes
+// when [Options.HTTPClient] is nil: the most any request may take, a
+// backstop behind the context deadlines the cache applies to its calls.
+const DefaultHTTPTimeout = 5 * time.Second
+
+// defaultHTTPTimeout is DefaultHTTPTimeout; tests shorten it.
+var defaultHTTPTimeout = DefaultHTTPTimeout
+
 // Options configures a [Driver]. A nil *Options, and every zero field, means
 // the default. New copies the options.
 type Options struct {
-	// HTTPClient sends the requests. Nil means http.DefaultClient. Bound
-	// each call with its context (the cache does, with its Timeout) rather
-	// than with HTTPClient.Timeout.
+	// HTTPClient sends the requests. Nil means a client of the driver's own,
+	// with a Timeout of [DefaultHTTPTimeout] and a copy of
+	// http.DefaultTransport, so that a gateway that accepts a request and
+	// never answers cannot hold a call, and whatever waits on it, forever;
+	// [Driver.Close] closes its idle connections. A client you pass is used
+	// as it is and never closed: give it a Timeout (http.DefaultClient has
+	// none). Either way each request also carries its call's context, which
+	// the cache bounds with its Timeout.
 	HTTPClient *http.Client
 
 	// Codec encodes values that are not already a json.RawMessage. It must
@@ -76,6 +89,7 @@ type Options struct {
 type Driver struct {
 	url, auth string
 	hc        *http.Client
+	ownsHC    bool // hc was made by New, and Close closes its connections
 	codec     cache.Codec
 	scanCount string
 }
@@ -108,8 +122,12 @@ func New(url, token string, opts *Options) (*Driver, error) {
 	case o.ScanCount < 0:
 		return nil, &cache.ConfigError{Field: "upstashcache.Options.ScanCount", Reason: "must not be negative"}
 	}
-	if o.HTTPClient == nil {
-		o.HTTPClient = http.DefaultClient
+	owns := o.HTTPClient == nil
+	if owns {
+		o.HTTPClient = &http.Client{Timeout: defaultHTTPTimeout}
+		if t, ok := http.DefaultTransport.(*http.Transport); ok {
+			o.HTTPClient.Transport = t.Clone() // a pool of its own, for Close
+		}
 	}
 	if o.Codec == nil {
 		o.Codec = cache.JSON
@@ -117,7 +135,7 @@ func New(url, token string, opts *Options) (*Driver, error) {
 	if o.ScanCount == 0 {
 		o.ScanCount = 1000
 	}
-	return &Driver{url: url, auth: "Bearer " + token, hc: o.HTTPClient, codec: o.Codec, scanCount: strconv.Itoa(o.ScanCount)}, nil
+	return &Driver{url: url, auth: "Bearer " + token, hc: o.HTTPClient, ownsHC: owns, codec: o.Codec, scanCount: strconv.Itoa(o.ScanCount)}, nil
 }
 
 // FromEnv is [New] with the url and token read from UPSTASH_REDIS_REST_URL
@@ -137,8 +155,15 @@ func (d *Driver) Name() string { return "upstash" }
 // net/http applies to the whole exchange.
 func (d *Driver) HonorsContext() bool { return true }
 
-// Close does nothing: the HTTP client is the caller's.
-func (d *Driver) Close() error { return nil }
+// Close closes the idle connections of the HTTP client New made when
+// [Options.HTTPClient] was nil; a client passed in is the caller's, and Close
+// leaves it alone.
+func (d *Driver) Close() error {
+	if d.ownsHC {
+		d.hc.CloseIdleConnections()
+	}
+	return nil
+}
 
 // Get returns the entry stored under key (GET). A missing key is a miss;
 // bytes that are not an entry return the [*cache.EntryError] of

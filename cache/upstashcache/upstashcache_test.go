@@ -4,9 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"slices"
 	"sync"
 	"testing"
@@ -34,6 +37,12 @@ func TestConformance(t *testing.T) {
 }
 
 var t0 = time.UnixMilli(1_700_000_000_123)
+
+// runKey returns name with a suffix of this test run's own, for keys written
+// to the shared Redis: concurrent runs never meet, and each deletes its own.
+func runKey(name string) string {
+	return fmt.Sprintf("%s:%d-%d", name, os.Getpid(), time.Now().UnixNano())
+}
 
 // recorded is one request seen by a recording server.
 type recorded struct {
@@ -173,13 +182,14 @@ func TestErrorReplies(t *testing.T) {
 	srv, rdb := newGateway(t)
 	ctx := context.Background()
 	d := newDriver(t, srv.URL, testToken)
-	rdb.LPush(ctx, "upstashcache:list", "x")
-	_, _, err := d.Get(ctx, "upstashcache:list")
+	list := runKey("upstashcache:list")
+	rdb.LPush(ctx, list, "x")
+	_, _, err := d.Get(ctx, list)
 	var apiErr *upstashcache.APIError
 	if !errors.As(err, &apiErr) || apiErr.Status != 400 || errors.Is(err, upstashcache.ErrUnauthorized) {
 		t.Errorf("GET of a list = %v, want a 400 APIError", err)
 	}
-	rdb.Del(ctx, "upstashcache:list")
+	rdb.Del(ctx, list)
 
 	for _, body := range []string{`not json`, `{}`, `{"result":5}`} {
 		rec, _ := recorder(t, body)
@@ -202,9 +212,10 @@ func TestCorruptValue(t *testing.T) {
 	srv, rdb := newGateway(t)
 	ctx := context.Background()
 	d := newDriver(t, srv.URL, testToken)
-	rdb.Set(ctx, "viborm:upstash:corrupt", "garbage", time.Minute)
-	defer rdb.Del(ctx, "viborm:upstash:corrupt")
-	if _, _, err := d.Get(ctx, "viborm:upstash:corrupt"); !errors.Is(err, cache.ErrCorruptEntry) {
+	key := runKey("viborm:upstash:corrupt")
+	rdb.Set(ctx, key, "garbage", time.Minute)
+	defer rdb.Del(ctx, key)
+	if _, _, err := d.Get(ctx, key); !errors.Is(err, cache.ErrCorruptEntry) {
 		t.Errorf("Get(corrupt) = %v, want ErrCorruptEntry", err)
 	}
 }
@@ -237,5 +248,80 @@ func TestNewAndFromEnv(t *testing.T) {
 	d.Get(context.Background(), "k")
 	if (*got)[0].Auth != "Bearer from-env" {
 		t.Errorf("Authorization = %q", (*got)[0].Auth)
+	}
+}
+
+// hungGateway returns the URL of a server that accepts every request and
+// answers none until the test ends.
+func hungGateway(t *testing.T) string {
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	t.Cleanup(srv.Close)
+	t.Cleanup(func() { close(release) }) // runs first: Close waits for handlers
+	return srv.URL
+}
+
+// TestDefaultClientTimesOutAHungGateway guards against the default HTTP
+// client having no timeout: a call with no deadline of its own, to a gateway
+// that never answers, must fail with a timeout instead of blocking.
+func TestDefaultClientTimesOutAHungGateway(t *testing.T) {
+	d, err := upstashcache.New("https://x.example", "t", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hc := d.HTTPClient()
+	if hc == http.DefaultClient || hc.Timeout != upstashcache.DefaultHTTPTimeout {
+		t.Errorf("default HTTP client: DefaultClient=%v Timeout=%v, want a client of its own with Timeout %v",
+			hc == http.DefaultClient, hc.Timeout, upstashcache.DefaultHTTPTimeout)
+	}
+
+	upstashcache.SetDefaultHTTPTimeout(t, 50*time.Millisecond)
+	url := hungGateway(t)
+	d, err = upstashcache.New(url, "t", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	done := make(chan error, 1)
+	go func() {
+		// No deadline of its own: like a write's invalidation that a
+		// caller handed context.WithoutCancel.
+		done <- d.Delete(context.Background(), []string{"viborm:k"})
+	}()
+	select {
+	case err := <-done:
+		var ne net.Error
+		if !errors.As(err, &ne) || !ne.Timeout() {
+			t.Errorf("Delete against a hung gateway = %v, want a timeout error", err)
+		}
+	case <-time.After(30 * time.Second): // generous: the timeout is 50ms
+		t.Fatal("Delete against a hung gateway never returned: the default HTTP client has no timeout")
+	}
+}
+
+// TestUserHTTPClientUntouched checks that a client passed in Options is used
+// as it is: not replaced, its Timeout not set, and a call bounded by its
+// context alone.
+func TestUserHTTPClientUntouched(t *testing.T) {
+	hc := &http.Client{}
+	d, err := upstashcache.New(hungGateway(t), "t", &upstashcache.Options{HTTPClient: hc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.HTTPClient() != hc || hc.Timeout != 0 || hc.Transport != nil {
+		t.Errorf("the user's client was replaced or changed: same=%v Timeout=%v Transport=%v", d.HTTPClient() == hc, hc.Timeout, hc.Transport)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if _, _, err := d.Get(ctx, "viborm:k"); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Get under a 50ms context against a hung gateway = %v, want context.DeadlineExceeded", err)
+	}
+	if err := d.Close(); err != nil {
+		t.Errorf("Close = %v", err)
 	}
 }

@@ -74,6 +74,8 @@ func (d *Driver) ClassifyError(err error) viborm.Code {
 		return viborm.CodeNotNull
 	case 1213, 1205:
 		return viborm.CodeSerialization
+	case 1054, 1146: // unknown column, no such table: a drifted schema
+		return viborm.CodeSchema
 	}
 	return ""
 }

@@ -67,6 +67,8 @@ func (d *Driver) ClassifyError(err error) viborm.Code {
 		return viborm.CodeSerialization
 	case "22P02", "22003", "22007", "22008":
 		return viborm.CodeValidation
+	case "42703", "42P01": // undefined column, undefined table: a drifted schema
+		return viborm.CodeSchema
 	}
 	if len(e.Code) >= 2 && e.Code[:2] == "08" {
 		return viborm.CodeConnection

@@ -22,7 +22,11 @@ type Dialect struct {
 
 // The dialects.
 var (
-	SQLite   = &Dialect{Name: "sqlite", quote: '"', Returning: true, NullsSort: true, MaxLimit: "-1"}
+	// SQLite quotes identifiers with backticks: SQLite reads a double-quoted
+	// identifier that names no column as a string literal, so "slug" in a
+	// query on a table without that column would silently be the text
+	// 'slug'. A backticked name is always an identifier.
+	SQLite   = &Dialect{Name: "sqlite", quote: '`', Returning: true, NullsSort: true, MaxLimit: "-1"}
 	Postgres = &Dialect{Name: "postgres", quote: '"', dollar: true, Returning: true, ILike: true, NullsSort: true}
 	MySQL    = &Dialect{Name: "mysql", quote: '`', MaxLimit: "18446744073709551615"}
 )
@@ -148,4 +152,60 @@ func (d *Dialect) ColumnType(def s.FieldDef, autoID bool) string {
 			return "VARCHAR(191)"
 		}
 	}
+}
+
+// ColumnsSQL returns a query that lists the column names of the table named
+// by its one argument, in the current schema or database; no rows means
+// there is no such table.
+func (d *Dialect) ColumnsSQL() string {
+	switch d.Name {
+	case "sqlite":
+		return "SELECT name FROM pragma_table_info(?)"
+	case "postgres":
+		return "SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1"
+	default:
+		return "SELECT column_name FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = ?"
+	}
+}
+
+// UpsertAnyKey reports that the dialect's native upsert (MySQL's ON
+// DUPLICATE KEY UPDATE) fires on a conflict with any unique key, not only the
+// one named, and cannot return the row: the caller must make sure no other
+// key can conflict and read the row back.
+func (d *Dialect) UpsertAnyKey() bool { return d.Name == "mysql" }
+
+// AppendUpsert appends the clause that turns an INSERT into an upsert on
+// the unique key made of the columns key, up to the first assignment:
+// " ON CONFLICT (k) DO UPDATE SET " or " ON DUPLICATE KEY UPDATE ".
+func (d *Dialect) AppendUpsert(b []byte, key []string) []byte {
+	if d.UpsertAnyKey() {
+		return append(b, " ON DUPLICATE KEY UPDATE "...)
+	}
+	b = append(b, " ON CONFLICT ("...)
+	for i, k := range key {
+		if i > 0 {
+			b = append(b, ", "...)
+		}
+		b = d.AppendIdent(b, k)
+	}
+	return append(b, ") DO UPDATE SET "...)
+}
+
+// AppendExisting appends a reference to column col of the existing row in
+// an upsert's assignments: qualified by the table where the proposed row
+// is in scope too (ON CONFLICT), bare on MySQL.
+func (d *Dialect) AppendExisting(b []byte, table, col string) []byte {
+	if !d.UpsertAnyKey() {
+		b = append(d.AppendIdent(b, table), '.')
+	}
+	return d.AppendIdent(b, col)
+}
+
+// IntDiv returns the operator of integer division when '/' is not one
+// ("DIV" on MySQL, where '/' gives a decimal), or "".
+func (d *Dialect) IntDiv() string {
+	if d.Name == "mysql" {
+		return "DIV"
+	}
+	return ""
 }

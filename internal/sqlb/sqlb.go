@@ -37,3 +37,7 @@ func (b *Builder) SQL() string { return string(b.buf) }
 
 // Args returns the bound arguments.
 func (b *Builder) Args() []any { return b.args }
+
+// Raw appends bytes produced by the dialect's Append methods: f receives the
+// statement so far and returns it extended.
+func (b *Builder) Raw(f func([]byte) []byte) *Builder { b.buf = f(b.buf); return b }

@@ -42,10 +42,16 @@ func require(t testing.TB, what, addr string) {
 // (VIBORM_REDIS_ADDR, default 127.0.0.1:6379).
 func RedisAddr(t testing.TB) string {
 	t.Helper()
-	addr := getenv("VIBORM_REDIS_ADDR", "127.0.0.1:6379")
+	addr := SharedRedisAddr()
 	require(t, "Redis", addr)
 	return addr
 }
+
+// SharedRedisAddr returns the address of the shared Redis server, like
+// [RedisAddr], without checking that it answers: for a TestMain, which has
+// no test to skip or fail. Tests must not flush this server, nor stop or
+// reconfigure it; they delete only the keys they wrote.
+func SharedRedisAddr() string { return getenv("VIBORM_REDIS_ADDR", "127.0.0.1:6379") }
 
 // PostgresDSN returns a DSN of the shared PostgreSQL server
 // (VIBORM_POSTGRES_DSN, default the "test" database on 127.0.0.1:5432).
