@@ -1,5 +1,7 @@
 package viborm
 
+import "github.com/viborm/viborm-go/internal/query"
+
 // Where is a filter, Prisma style: field name → a value (equality, nil for
 // IS NULL) or a [*Cond]; the keys "AND" and "OR" take a []Where, and "NOT"
 // takes a Where or a []Where. The entries of a Where are combined with AND.
@@ -193,91 +195,85 @@ type DeleteMany struct {
 // and chained: viborm.Gte(1).Lt(10). A Cond is immutable: every method
 // returns a new one.
 type Cond struct {
-	ops []condOp
-	ci  bool
+	c query.Cond
 }
 
-type condOp struct {
-	op cmpOp
-	v  any
-}
-
-func (c *Cond) with(op cmpOp, v any) *Cond {
-	n := &Cond{ci: false}
+func (c *Cond) with(op query.Op, v any) *Cond {
+	n := &Cond{}
 	if c != nil {
-		n.ci = c.ci
-		n.ops = append(make([]condOp, 0, len(c.ops)+1), c.ops...)
+		n.c.CI = c.c.CI
+		n.c.Ops = append(make([]query.CondOp, 0, len(c.c.Ops)+1), c.c.Ops...)
 	}
-	n.ops = append(n.ops, condOp{op, v})
+	n.c.Ops = append(n.c.Ops, query.CondOp{Op: op, V: v})
 	return n
 }
 
 // Equals matches the value (nil: IS NULL).
-func Equals(v any) *Cond { return (*Cond)(nil).with(opEq, v) }
+func Equals(v any) *Cond { return (*Cond)(nil).with(query.OpEq, v) }
 
 // Not matches values other than v (nil: IS NOT NULL); v may be a *Cond, negated.
-func Not(v any) *Cond { return (*Cond)(nil).with(opNot, v) }
+func Not(v any) *Cond { return (*Cond)(nil).with(query.OpNot, v) }
 
 // In matches any of vs.
-func In[V any](vs ...V) *Cond { return (*Cond)(nil).with(opIn, toAnys(vs)) }
+func In[V any](vs ...V) *Cond { return (*Cond)(nil).with(query.OpIn, toAnys(vs)) }
 
 // NotIn matches none of vs.
-func NotIn[V any](vs ...V) *Cond { return (*Cond)(nil).with(opNotIn, toAnys(vs)) }
+func NotIn[V any](vs ...V) *Cond { return (*Cond)(nil).with(query.OpNotIn, toAnys(vs)) }
 
 // Lt matches values below v.
-func Lt(v any) *Cond { return (*Cond)(nil).with(opLt, v) }
+func Lt(v any) *Cond { return (*Cond)(nil).with(query.OpLt, v) }
 
 // Lte matches values at most v.
-func Lte(v any) *Cond { return (*Cond)(nil).with(opLte, v) }
+func Lte(v any) *Cond { return (*Cond)(nil).with(query.OpLte, v) }
 
 // Gt matches values above v.
-func Gt(v any) *Cond { return (*Cond)(nil).with(opGt, v) }
+func Gt(v any) *Cond { return (*Cond)(nil).with(query.OpGt, v) }
 
 // Gte matches values at least v.
-func Gte(v any) *Cond { return (*Cond)(nil).with(opGte, v) }
+func Gte(v any) *Cond { return (*Cond)(nil).with(query.OpGte, v) }
 
 // Contains matches strings containing s literally (% and _ are not wildcards).
-func Contains(s string) *Cond { return (*Cond)(nil).with(opContains, s) }
+func Contains(s string) *Cond { return (*Cond)(nil).with(query.OpContains, s) }
 
 // StartsWith matches strings starting with s literally.
-func StartsWith(s string) *Cond { return (*Cond)(nil).with(opStartsWith, s) }
+func StartsWith(s string) *Cond { return (*Cond)(nil).with(query.OpStartsWith, s) }
 
 // EndsWith matches strings ending with s literally.
-func EndsWith(s string) *Cond { return (*Cond)(nil).with(opEndsWith, s) }
+func EndsWith(s string) *Cond { return (*Cond)(nil).with(query.OpEndsWith, s) }
 
 // Equals adds an equality.
-func (c *Cond) Equals(v any) *Cond { return c.with(opEq, v) }
+func (c *Cond) Equals(v any) *Cond { return c.with(query.OpEq, v) }
 
 // Not adds an inequality.
-func (c *Cond) Not(v any) *Cond { return c.with(opNot, v) }
+func (c *Cond) Not(v any) *Cond { return c.with(query.OpNot, v) }
 
 // Lt adds v > value.
-func (c *Cond) Lt(v any) *Cond { return c.with(opLt, v) }
+func (c *Cond) Lt(v any) *Cond { return c.with(query.OpLt, v) }
 
 // Lte adds v >= value.
-func (c *Cond) Lte(v any) *Cond { return c.with(opLte, v) }
+func (c *Cond) Lte(v any) *Cond { return c.with(query.OpLte, v) }
 
 // Gt adds value > v.
-func (c *Cond) Gt(v any) *Cond { return c.with(opGt, v) }
+func (c *Cond) Gt(v any) *Cond { return c.with(query.OpGt, v) }
 
 // Gte adds value >= v.
-func (c *Cond) Gte(v any) *Cond { return c.with(opGte, v) }
+func (c *Cond) Gte(v any) *Cond { return c.with(query.OpGte, v) }
 
 // Contains adds a substring match.
-func (c *Cond) Contains(s string) *Cond { return c.with(opContains, s) }
+func (c *Cond) Contains(s string) *Cond { return c.with(query.OpContains, s) }
 
 // StartsWith adds a prefix match.
-func (c *Cond) StartsWith(s string) *Cond { return c.with(opStartsWith, s) }
+func (c *Cond) StartsWith(s string) *Cond { return c.with(query.OpStartsWith, s) }
 
 // EndsWith adds a suffix match.
-func (c *Cond) EndsWith(s string) *Cond { return c.with(opEndsWith, s) }
+func (c *Cond) EndsWith(s string) *Cond { return c.with(query.OpEndsWith, s) }
 
 // Insensitive makes the string comparisons of c case-insensitive
 // (VibORM's mode: "insensitive").
 func (c *Cond) Insensitive() *Cond {
-	n := &Cond{ci: true}
+	n := &Cond{c: query.Cond{CI: true}}
 	if c != nil {
-		n.ops = append([]condOp(nil), c.ops...)
+		n.c.Ops = append([]query.CondOp(nil), c.c.Ops...)
 	}
 	return n
 }
@@ -308,11 +304,24 @@ func Multiply(n any) UpdateOp { return UpdateOp{'*', n} }
 // Divide divides a numeric field by n (integer division on integer fields).
 func Divide(n any) UpdateOp { return UpdateOp{'/', n} }
 
-// AND combines filters with AND.
-func AND(ws ...Where) Where { return Where{"AND": ws} }
+// And combines filters with AND: Where{"AND": ws}.
+func And(ws ...Where) Where { return Where{"AND": ws} }
 
-// OR combines filters with OR.
-func OR(ws ...Where) Where { return Where{"OR": ws} }
+// Or combines filters with OR: Where{"OR": ws}.
+func Or(ws ...Where) Where { return Where{"OR": ws} }
 
-// NOT negates a filter.
-func NOT(w Where) Where { return Where{"NOT": w} }
+// NoneOf matches the rows that match none of ws: Where{"NOT": w} for one
+// filter, Where{"NOT": ws} for several (VibORM's NOT). [Not] is the
+// condition on one field.
+func NoneOf(ws ...Where) Where {
+	if len(ws) == 1 {
+		return Where{"NOT": ws[0]}
+	}
+	return Where{"NOT": ws}
+}
+
+// MaxWhereDepth is how deeply a [Where] may nest: through AND, OR and NOT,
+// and through Not conditions on one field. The where itself is level 1.
+// A deeper where is rejected with [ErrValidation] naming the path where the
+// limit was reached, before anything deeper is looked at.
+const MaxWhereDepth = query.MaxWhereDepth

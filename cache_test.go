@@ -534,16 +534,23 @@ func TestClientAutoInvalidateDefault(t *testing.T) {
 func TestCacheVersionsIsolate(t *testing.T) {
 	ctx := context.Background()
 	clk := newClock()
-	kv, err := cache.New(newCacheDriver(t, "memory", clk), &cache.Options{Now: clk.Now})
+	// Two caches of different versions over one store: the client takes
+	// its version from its cache (cache.Options.Version).
+	store := newCacheDriver(t, "memory", clk)
+	kv1, err := cache.New(store, &cache.Options{Now: clk.Now, Version: "1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kv2, err := cache.New(store, &cache.Options{Now: clk.Now, Version: "2"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	drv := openDriver(t, "sqlite")
-	v1, err := viborm.NewClient(viborm.Config{Models: allModels, Driver: drv, Cache: kv, CacheVersion: "1"})
+	v1, err := viborm.NewClient(viborm.Config{Models: allModels, Driver: drv, Cache: kv1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	v2, err := viborm.NewClient(viborm.Config{Models: allModels, Driver: drv, Cache: kv, CacheVersion: "2"})
+	v2, err := viborm.NewClient(viborm.Config{Models: allModels, Driver: drv, Cache: kv2})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -742,9 +749,10 @@ func TestCloseDrainsBackgroundWork(t *testing.T) {
 	handed.Wait()
 }
 
-// Config.WaitUntil is VibORM's waitUntil: the background work of cached
-// reads (the write after a miss) is handed to it before the read returns.
-func TestConfigWaitUntilSchedulesCacheWork(t *testing.T) {
+// cache.Options.WaitUntil is VibORM's waitUntil, the one background-work
+// hook: the background work of the client's cached reads (the write after a
+// miss) is handed to it before the read returns.
+func TestWaitUntilSchedulesCacheWork(t *testing.T) {
 	ctx := context.Background()
 	var mu sync.Mutex
 	var tasks []func(context.Context)
@@ -754,11 +762,11 @@ func TestConfigWaitUntilSchedulesCacheWork(t *testing.T) {
 		mu.Unlock()
 	}
 	clk := newClock()
-	kv, err := cache.New(newCacheDriver(t, "memory", clk), &cache.Options{Now: clk.Now})
+	kv, err := cache.New(newCacheDriver(t, "memory", clk), &cache.Options{Now: clk.Now, WaitUntil: hook})
 	if err != nil {
 		t.Fatal(err)
 	}
-	db := newClient(t, "sqlite", viborm.Config{Cache: kv, WaitUntil: hook})
+	db := newClient(t, "sqlite", viborm.Config{Cache: kv})
 	seed(t, db)
 	cached := db.WithCache(viborm.CacheOptions{TTL: time.Minute})
 	if _, err := Users.Count(ctx, cached, viborm.Count{}); err != nil {

@@ -64,6 +64,15 @@
 // cache did: the failure is logged, retried in the background and reported
 // through [Config.OnInvalidateError].
 //
+// # Architecture
+//
+// The ORM is a pipeline: internal/schema (models), internal/query (the
+// normalised query and its canonical encoding), internal/sqlgen (SQL per
+// operation, per internal/dialect), internal/exec and internal/rowcodec
+// (running statements and reading rows). ARCHITECTURE.md at the root of
+// the repository shows which package owns which stage and how a cached read
+// and a write travel through them.
+//
 // # Errors
 //
 // Every error is an *[Error] with a stable [Code], matched with errors.Is

@@ -1,8 +1,13 @@
 package viborm
 
 import (
+	"context"
 	"errors"
 	"fmt"
+
+	"github.com/viborm/viborm-go/internal/rowcodec"
+	"github.com/viborm/viborm-go/internal/schema"
+	"github.com/viborm/viborm-go/internal/verr"
 )
 
 // Code is a stable error code, VibORM style ("V3001").
@@ -75,21 +80,7 @@ type Error struct {
 }
 
 func (e *Error) Error() string {
-	s := "viborm " + string(e.Code)
-	if e.Model != "" {
-		s += " " + e.Model
-		if e.Op != "" {
-			s += "." + e.Op
-		}
-	}
-	if e.Field != "" {
-		s += " (" + e.Field + ")"
-	}
-	s += ": " + e.Message
-	if e.Err != nil {
-		s += ": " + e.Err.Error()
-	}
-	return s
+	return verr.Format(string(e.Code), e.Model, e.Op, e.Field, e.Message, e.Err)
 }
 
 // Unwrap returns the underlying error.
@@ -124,4 +115,59 @@ func withOp(err error, model, op string) error {
 		}
 	}
 	return err
+}
+
+// public converts an error of an internal stage (a *verr.Error, or the row
+// codec's *rowcodec.RangeError) into an *Error; other errors are returned
+// as they are.
+func public(err error) error {
+	if err == nil {
+		return nil
+	}
+	var ve *verr.Error
+	if errors.As(err, &ve) {
+		return &Error{Code: Code(ve.Code), Model: ve.Model, Op: ve.Op, Field: ve.Field, Message: ve.Message, Err: ve.Err}
+	}
+	var re *rowcodec.RangeError
+	if errors.As(err, &re) {
+		return &Error{Code: CodeDatabase, Field: re.Column, Err: ErrOutOfRange, Message: re.Error()}
+	}
+	return err
+}
+
+// dbError maps a database error to an *Error.
+func (c *Client) dbError(err error, md *schema.Model, op string) error {
+	if err == nil {
+		return nil
+	}
+	err = public(err)
+	var e *Error
+	if errors.As(err, &e) {
+		return err
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	if c.closed.Load() && err.Error() == "sql: database is closed" { // database/sql exports no sentinel
+		ce := closedError(op)
+		ce.Err = err
+		if md != nil {
+			ce.Model = md.Name
+		}
+		return ce
+	}
+	var code Code
+	if cl, ok := c.cfg.Driver.(ErrorClassifier); ok {
+		code = cl.ClassifyError(err)
+	}
+	model := ""
+	if md != nil {
+		model = md.Name
+	}
+	return public(verr.Database(err, verr.Code(code), model, op))
+}
+
+// closedError is the error of an operation started after Close.
+func closedError(op string) *Error {
+	return &Error{Code: CodeClosed, Op: op, Message: "the client is closed"}
 }

@@ -162,14 +162,10 @@ func checkClosed(t *testing.T, op string, err error) {
 // retry) after Close returned; the failed invalidation is reported instead.
 func TestCommitRacingCloseStartsNoBackgroundWork(t *testing.T) {
 	ctx := context.Background()
-	kv, err := cache.New(&downDriver{}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var mu sync.Mutex
 	closed, late := false, 0
 	var reported atomic.Int64
-	db := newClient(t, "sqlite", viborm.Config{Cache: kv, AutoInvalidate: true,
+	kv, err := cache.New(&downDriver{}, &cache.Options{
 		WaitUntil: func(ctx context.Context, task func(context.Context)) {
 			mu.Lock()
 			if closed {
@@ -177,7 +173,11 @@ func TestCommitRacingCloseStartsNoBackgroundWork(t *testing.T) {
 			}
 			mu.Unlock()
 			task(ctx)
-		},
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := newClient(t, "sqlite", viborm.Config{Cache: kv, AutoInvalidate: true,
 		InvalidateRetry:   time.Millisecond,
 		OnInvalidateError: func(error) { reported.Add(1) },
 	})

@@ -15,7 +15,10 @@ import (
 // ctx itself. AfterOperation and AfterQuery run exactly once for each Before,
 // with the context that Before returned, once the event's results (Duration,
 // Rows, Err) are filled in. Statements run inside an operation get the
-// operation's context, so their spans are its children.
+// operation's context, so their spans are its children. Raw SQL
+// ([Client.QueryRaw], [Client.ExecRaw]) and the statements of [Client.Push]
+// and [Client.CheckSchema] are reported as statements without an operation;
+// transaction control (BEGIN, COMMIT) is not reported.
 //
 // Hooks must be safe for concurrent use, must be fast and must not block.
 // They must not keep an event after After returns, nor change its fields

@@ -1,13 +1,15 @@
 package viborm
 
 import (
+	"context"
 	"reflect"
-	"strings"
 	"sync"
-	"time"
-	"unicode"
-	"unsafe"
 
+	"github.com/viborm/viborm-go/internal/dialect"
+	"github.com/viborm/viborm-go/internal/exec"
+	"github.com/viborm/viborm-go/internal/query"
+	"github.com/viborm/viborm-go/internal/schema"
+	"github.com/viborm/viborm-go/internal/sqlgen"
 	"github.com/viborm/viborm-go/s"
 )
 
@@ -16,45 +18,9 @@ import (
 // (UTC), []byte, json.RawMessage, a decimal as a string, or nil for NULL.
 type Row = map[string]any
 
-// field is one scalar field of a model.
-type field struct {
-	def    s.FieldDef
-	name   string
-	column string
-	kind   s.Kind
-	idx    int
-	enum   map[string]bool
-	autoID bool
-	// binding to a struct field (nil for Row models)
-	bind *fieldBind
-}
-
-type relation struct {
-	def    s.RelationDef
-	target *model
-	fields []*field // local FK fields
-	refs   []*field // referenced fields of the target
-}
-
-// model is the schema of one model, bound to a Go type.
-type model struct {
-	name    string
-	table   string
-	fields  []*field
-	byName  map[string]*field
-	pk      []*field
-	uniques [][]*field // the primary key, unique fields and compound uniques
-	indexes []s.ModelOpt
-	relDefs []s.RelationDef
-	goType  reflect.Type // nil for Row
-	isRow   bool
-	deep    []func(base unsafe.Pointer, size uintptr, n int) // deep-copy steps, per field over a slice
-	err     error                                            // a schema or binding error, reported by NewClient
-}
-
 // AnyModel is a model of any row type, for [Config.Models].
 type AnyModel interface {
-	meta() *model
+	meta() *schema.Model
 }
 
 // ModelDef is a model bound to the Go type T: a struct whose fields match the
@@ -67,7 +33,8 @@ type ModelDef[T any] struct {
 	name string
 	opts []s.Option
 	once sync.Once
-	m    *model
+	m    *schema.Model
+	rows exec.Spec[[]T] // how its reads of rows run, made once
 }
 
 // Model declares a model named name (the name used in cache keys and
@@ -80,378 +47,283 @@ func Model[T any](name string, opts ...s.Option) *ModelDef[T] {
 // Name returns the model's name.
 func (m *ModelDef[T]) Name() string { return m.name }
 
-func (m *ModelDef[T]) meta() *model {
-	m.once.Do(func() { m.m = buildModel(m.name, m.opts, reflect.TypeFor[T]()) })
+func (m *ModelDef[T]) meta() *schema.Model {
+	m.once.Do(func() {
+		m.m = schema.Build(m.name, m.opts, reflect.TypeFor[T]())
+		m.rows = exec.RowsRead[T]()
+	})
 	return m.m
 }
 
-var rowType = reflect.TypeFor[Row]()
+// Op names a read operation in cache keys; the names are VibORM's.
+type Op string
 
-func buildModel(name string, opts []s.Option, t reflect.Type) *model {
-	md := &model{name: name, table: name, byName: map[string]*field{}}
-	fail := func(e *Error) *model { md.err = e; return md }
-	if name == "" || strings.ContainsAny(name, ":*") {
-		return fail(schemaf(name, "", "a model name must be non-empty and contain no ':' or '*'"))
-	}
-	var compound []s.ModelOpt
-	for _, o := range opts {
-		switch o := o.(type) {
-		case *s.Field:
-			d := o.Def()
-			if d.Name == "" {
-				return fail(schemaf(name, "", "a field has no name"))
-			}
-			if md.byName[d.Name] != nil {
-				return fail(schemaf(name, d.Name, "duplicate field"))
-			}
-			f := &field{def: d, name: d.Name, column: d.Column, kind: d.Kind, idx: len(md.fields)}
-			if f.column == "" {
-				f.column = d.Name
-			}
-			if d.Kind == s.KindEnum {
-				if len(d.Values) == 0 {
-					return fail(schemaf(name, d.Name, "an enum needs values"))
-				}
-				f.enum = map[string]bool{}
-				for _, v := range d.Values {
-					f.enum[v] = true
-				}
-			}
-			if err := checkDefault(f); err != nil {
-				return fail(schemaf(name, d.Name, "%s", err.Error()))
-			}
-			if d.UpdatedAt && d.Kind != s.KindDateTime {
-				return fail(schemaf(name, d.Name, "updatedAt needs a datetime field"))
-			}
-			if d.ID && d.Nullable {
-				return fail(schemaf(name, d.Name, "an id cannot be nullable"))
-			}
-			md.fields = append(md.fields, f)
-			md.byName[d.Name] = f
-		case *s.Relation:
-			md.relDefs = append(md.relDefs, o.Def())
-		case s.ModelOpt:
-			switch o.Kind {
-			case s.TableOpt:
-				if o.Name == "" {
-					return fail(schemaf(name, "", "empty table name"))
-				}
-				md.table = o.Name
-			default:
-				compound = append(compound, o)
-			}
-		case nil:
-			return fail(schemaf(name, "", "nil option"))
-		default:
-			return fail(schemaf(name, "", "unknown option %T", o))
-		}
-	}
-	if len(md.fields) == 0 {
-		return fail(schemaf(name, "", "a model needs at least one field"))
-	}
-	for _, f := range md.fields {
-		if f.def.ID {
-			md.pk = append(md.pk, f)
-		}
-	}
-	for _, o := range compound {
-		fs := make([]*field, 0, len(o.Fields))
-		for _, n := range o.Fields {
-			f := md.byName[n]
-			if f == nil {
-				return fail(schemaf(name, n, "unknown field in a compound id, unique or index"))
-			}
-			fs = append(fs, f)
-		}
-		if len(fs) == 0 {
-			return fail(schemaf(name, "", "a compound id, unique or index needs fields"))
-		}
-		switch o.Kind {
-		case s.IDOpt:
-			if len(md.pk) > 0 {
-				return fail(schemaf(name, "", "the model has both a field id and a compound id"))
-			}
-			md.pk = fs
-		case s.UniqueOpt:
-			md.uniques = append(md.uniques, fs)
-		case s.IndexOpt:
-			md.indexes = append(md.indexes, o)
-		}
-	}
-	if len(md.pk) == 0 {
-		return fail(schemaf(name, "", "the model has no id: mark a field .ID() or add s.ID(fields...)"))
-	}
-	if len(md.pk) > 1 {
-		for _, f := range md.pk {
-			if f.def.Nullable {
-				return fail(schemaf(name, f.name, "an id field cannot be nullable"))
-			}
-		}
-	}
-	for _, f := range md.fields {
-		if f.def.Default == s.DefaultAutoincrement {
-			if !f.def.ID || len(md.pk) != 1 {
-				return fail(schemaf(name, f.name, "autoincrement needs a single-field id"))
-			}
-			f.autoID = true
-		}
-	}
-	uniq := [][]*field{md.pk}
-	for _, f := range md.fields {
-		if f.def.Unique && !(len(md.pk) == 1 && md.pk[0] == f) {
-			uniq = append(uniq, []*field{f})
-		}
-	}
-	md.uniques = append(uniq, md.uniques...)
-	if err := md.bind(t); err != nil {
-		md.err = err
-	}
-	return md
+// The cacheable operations.
+const (
+	OpFindMany          Op = "findMany"
+	OpFindFirst         Op = "findFirst"
+	OpFindUnique        Op = "findUnique"
+	OpFindUniqueOrThrow Op = "findUniqueOrThrow"
+	OpFindFirstOrThrow  Op = "findFirstOrThrow"
+	OpCount             Op = "count"
+	OpExist             Op = "exist"
+	OpAggregate         Op = "aggregate"
+	OpGroupBy           Op = "groupBy"
+)
+
+// ---- reads: each normalises its arguments and hands them to runRead ----
+
+// FindMany returns the rows matching a.
+func (m *ModelDef[T]) FindMany(ctx context.Context, r Reader, a FindMany) ([]T, error) {
+	return runRead[[]T](ctx, r, m, OpFindMany, func(md *schema.Model) (*query.Query, error) { return normFindMany(md, &a) }, &m.rows)
 }
 
-func checkDefault(f *field) error {
-	d := f.def
-	switch d.Default {
-	case s.DefaultNow:
-		if d.Kind != s.KindDateTime {
-			return errorString("now() needs a datetime field")
-		}
-	case s.DefaultUUID, s.DefaultULID:
-		if d.Kind != s.KindString {
-			return errorString("uuid() and ulid() need a string field")
-		}
-	case s.DefaultAutoincrement:
-		if d.Kind != s.KindInt && d.Kind != s.KindBigInt {
-			return errorString("autoincrement needs an int or bigint field")
-		}
-	case s.DefaultValue:
-		if _, err := coerce(f, d.Value); err != nil {
-			return errorString("bad default: " + err.Error())
-		}
-	}
-	return nil
+// FindFirst returns the first row matching a, or nil.
+func (m *ModelDef[T]) FindFirst(ctx context.Context, r Reader, a FindMany) (*T, error) {
+	return first(runRead(ctx, r, m, OpFindFirst, func(md *schema.Model) (*query.Query, error) { return normFirst(md, &a) }, &m.rows))
 }
 
-type errorString string
-
-func (e errorString) Error() string { return string(e) }
-
-// fieldBind ties a field to a struct field.
-type fieldBind struct {
-	index  []int
-	offset uintptr
-	typ    reflect.Type
-	ptr    bool // a pointer (nullable)
-	base   reflect.Type
+// FindFirstOrErr returns the first row matching a, or an error matching
+// [ErrNotFound]. Its cache key's operation is VibORM's findFirstOrThrow.
+func (m *ModelDef[T]) FindFirstOrErr(ctx context.Context, r Reader, a FindMany) (T, error) {
+	return one(runRead(ctx, r, m, OpFindFirstOrThrow, func(md *schema.Model) (*query.Query, error) { return normFirst(md, &a) }, &m.rows))
 }
 
-var timeType = reflect.TypeFor[time.Time]()
-
-func normName(s string) string {
-	var b strings.Builder
-	for _, r := range s {
-		if r == '_' {
-			continue
-		}
-		b.WriteRune(unicode.ToLower(r))
-	}
-	return b.String()
+// FindUnique returns the row selected by a unique or id field, or nil.
+func (m *ModelDef[T]) FindUnique(ctx context.Context, r Reader, a FindUnique) (*T, error) {
+	return first(runRead(ctx, r, m, OpFindUnique, func(md *schema.Model) (*query.Query, error) { return normFindUnique(md, &a) }, &m.rows))
 }
 
-func (md *model) bind(t reflect.Type) error {
-	if t == rowType {
-		md.isRow = true
-		return nil
+// FindUniqueOrErr is FindUnique returning an error matching [ErrNotFound]
+// when there is no row. Its cache key's operation is findUniqueOrThrow.
+func (m *ModelDef[T]) FindUniqueOrErr(ctx context.Context, r Reader, a FindUnique) (T, error) {
+	return one(runRead(ctx, r, m, OpFindUniqueOrThrow, func(md *schema.Model) (*query.Query, error) { return normFindUnique(md, &a) }, &m.rows))
+}
+
+// first returns the first of rows, nil when there is none.
+func first[T any](rows []T, err error) (*T, error) {
+	if err != nil || len(rows) == 0 {
+		return nil, err
 	}
-	if t.Kind() != reflect.Struct {
-		return schemaf(md.name, "", "the row type %s is neither a struct nor viborm.Row", t)
+	return &rows[0], nil
+}
+
+// one returns the first of rows of an OrErr read, which fails when there is
+// none.
+func one[T any](rows []T, err error) (T, error) {
+	if err != nil {
+		var zero T
+		return zero, err
 	}
-	md.goType = t
-	byTag := map[string]reflect.StructField{}
-	byNorm := map[string][]reflect.StructField{}
-	for _, sf := range reflect.VisibleFields(t) {
-		if !sf.IsExported() || sf.Anonymous {
-			continue
-		}
-		tag := sf.Tag.Get("viborm")
-		if tag == "-" {
-			continue
-		}
-		if tag != "" {
-			byTag[tag] = sf
-			continue
-		}
-		n := normName(sf.Name)
-		byNorm[n] = append(byNorm[n], sf)
+	return rows[0], nil
+}
+
+// Count returns the number of rows matching a.
+func (m *ModelDef[T]) Count(ctx context.Context, r Reader, a Count) (int64, error) {
+	return runRead[int64](ctx, r, m, OpCount, func(md *schema.Model) (*query.Query, error) { return normCount(md, &a) }, &exec.CountRead)
+}
+
+// Exist reports whether a row matches where.
+func (m *ModelDef[T]) Exist(ctx context.Context, r Reader, where Where) (bool, error) {
+	return runRead[bool](ctx, r, m, OpExist, func(md *schema.Model) (*query.Query, error) { return normExist(md, where) }, &exec.ExistRead)
+}
+
+// Aggregate computes aggregates over the rows matching a.
+func (m *ModelDef[T]) Aggregate(ctx context.Context, r Reader, a Aggregate) (AggregateResult, error) {
+	res, err := runRead[exec.Aggregates](ctx, r, m, OpAggregate, func(md *schema.Model) (*query.Query, error) { return normAggregate(md, &a) }, &exec.AggregateRead)
+	return AggregateResult(res), err
+}
+
+// GroupBy groups the rows matching a by a.By and computes aggregates per
+// group.
+func (m *ModelDef[T]) GroupBy(ctx context.Context, r Reader, a GroupBy) ([]GroupRow, error) {
+	groups, err := runRead[[]exec.Group](ctx, r, m, OpGroupBy, func(md *schema.Model) (*query.Query, error) { return normGroupBy(md, &a) }, &exec.GroupByRead)
+	if err != nil {
+		return nil, err
 	}
-	for _, f := range md.fields {
-		sf, ok := byTag[f.name]
-		if !ok {
-			c := byNorm[normName(f.name)]
-			if len(c) == 0 {
-				return schemaf(md.name, f.name, "no field of %s matches it (names match ignoring case and underscores; or tag a field `viborm:%q`)", t, f.name)
+	out := make([]GroupRow, len(groups))
+	for i, g := range groups {
+		out[i] = GroupRow{By: g.By, AggregateResult: AggregateResult(g.Aggs)}
+	}
+	return out, nil
+}
+
+// CacheKey returns the full key that a cached read of op with args (a
+// FindMany, FindUnique, Count, Where for exist, Aggregate or GroupBy value)
+// through r would use: the same validation and normalisation as the read
+// itself. With a *Cached handle that sets a custom key, that key is returned.
+func (m *ModelDef[T]) CacheKey(r Reader, op Op, args any) (string, error) {
+	ex := r.readExecutor()
+	if ex.c.cache == nil {
+		return "", &Error{Code: CodeCacheNotConfigured, Message: "CacheKey needs Config.Cache"}
+	}
+	md, q, err := normRead(ex, m, op, args)
+	if err != nil {
+		return "", err
+	}
+	return ex.cacheKey(md, op, q)
+}
+
+// Statement is a SQL statement with its bound arguments.
+type Statement struct {
+	SQL  string
+	Args []any
+}
+
+// ReadSQL returns the statement a read of op with args (as for
+// [ModelDef.CacheKey]) runs on c's dialect, without running it.
+func (m *ModelDef[T]) ReadSQL(c *Client, op Op, args any) (Statement, error) {
+	md, q, err := normRead(&c.ex, m, op, args)
+	if err != nil {
+		return Statement{}, err
+	}
+	return Statement(compileOf(op)(c.d, md, q)), nil
+}
+
+// ---- writes: each normalises its arguments and runs in runWrite ----
+
+// Create inserts a row and returns it as stored.
+func (m *ModelDef[T]) Create(ctx context.Context, w Writer, a Create) (T, error) {
+	return runWrite(ctx, w, m, "create", a.Cache, func(ex *executor, md *schema.Model) (T, error) {
+		var zero T
+		items, err := normData(md, a.Data, true, exec.Now())
+		if err != nil {
+			return zero, err
+		}
+		sel, err := query.Select(md, a.Select, a.Omit)
+		if err != nil {
+			return zero, err
+		}
+		return exec.Create[T](ctx, ex, md, items, sel)
+	})
+}
+
+// CreateMany inserts rows and returns how many were inserted.
+func (m *ModelDef[T]) CreateMany(ctx context.Context, w Writer, a CreateMany) (int64, error) {
+	return runWrite(ctx, w, m, "createMany", a.Cache, func(ex *executor, md *schema.Model) (int64, error) {
+		rows := make([][]query.Set, len(a.Data))
+		now := exec.Now()
+		for i, d := range a.Data {
+			items, err := normData(md, d, true, now)
+			if err != nil {
+				return 0, dataRowError(i, err)
 			}
-			if len(c) > 1 {
-				return schemaf(md.name, f.name, "several fields of %s match it: %s and %s", t, c[0].Name, c[1].Name)
-			}
-			sf = c[0]
+			rows[i] = items
 		}
-		if len(sf.Index) > 1 {
-			return schemaf(md.name, f.name, "the Go field %s.%s is in an embedded struct, which is not supported", t, sf.Name)
+		if len(rows) == 0 {
+			return 0, nil
 		}
-		b := &fieldBind{index: sf.Index, offset: sf.Offset, typ: sf.Type, base: sf.Type}
-		if sf.Type.Kind() == reflect.Pointer {
-			b.ptr, b.base = true, sf.Type.Elem()
-		}
-		if err := checkGoType(f, b); err != nil {
-			return schemaf(md.name, f.name, "Go field %s.%s of type %s: %s", t, sf.Name, sf.Type, err.Error())
-		}
-		f.bind = b
-	}
-	md.deep = deepPlan(md.fields)
-	return nil
+		return exec.CreateMany(ctx, ex, md, rows)
+	})
 }
 
-func isBytes(t reflect.Type) bool {
-	return t.Kind() == reflect.Slice && t.Elem().Kind() == reflect.Uint8
+// Update changes the row selected by a unique where and returns it; it fails
+// with [ErrNotFound] when there is none.
+func (m *ModelDef[T]) Update(ctx context.Context, w Writer, a Update) (T, error) {
+	return runWrite(ctx, w, m, "update", a.Cache, func(ex *executor, md *schema.Model) (T, error) {
+		var out T
+		wh, err := normUniqueWhere(md, a.Where)
+		if err != nil {
+			return out, err
+		}
+		items, err := normData(md, a.Data, false, exec.Now())
+		if err != nil {
+			return out, err
+		}
+		sel, err := query.Select(md, a.Select, a.Omit)
+		if err != nil {
+			return out, err
+		}
+		return exec.Update[T](ctx, ex, md, wh, items, sel)
+	})
 }
 
-func checkGoType(f *field, b *fieldBind) error {
-	bt := b.base
-	ok := false
-	switch f.kind {
-	case s.KindString, s.KindEnum:
-		ok = bt.Kind() == reflect.String
-	case s.KindInt, s.KindBigInt:
-		// An s.Int is 32-bit signed, an s.BigInt 64-bit signed. A Go type
-		// narrower than that cannot hold the column's range and is refused
-		// here; an unsigned type as wide as the field is allowed, and a
-		// negative value read into it fails the read (ErrOutOfRange).
-		bits := 32
-		if f.kind == s.KindBigInt {
-			bits = 64
+// UpdateMany changes every row matching where and returns how many matched.
+func (m *ModelDef[T]) UpdateMany(ctx context.Context, w Writer, a UpdateMany) (int64, error) {
+	return runWrite(ctx, w, m, "updateMany", a.Cache, func(ex *executor, md *schema.Model) (int64, error) {
+		wh, err := normWhere(md, a.Where)
+		if err != nil {
+			return 0, err
 		}
-		switch bt.Kind() {
-		case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
-			reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-			ok = true
-			if bt.Bits() < bits {
-				return errorString(bt.String() + " cannot hold every value of a " + f.kind.String() +
-					" (" + itoa(bits) + "-bit signed): use a Go integer type of at least " + itoa(bits) + " bits")
-			}
+		items, err := normData(md, a.Data, false, exec.Now())
+		if err != nil {
+			return 0, err
 		}
-	case s.KindFloat:
-		ok = bt.Kind() == reflect.Float64 || bt.Kind() == reflect.Float32
-	case s.KindDecimal:
-		ok = bt.Kind() == reflect.String || bt.Kind() == reflect.Float64
-	case s.KindBoolean:
-		ok = bt.Kind() == reflect.Bool
-	case s.KindDateTime:
-		ok = bt == timeType
-	case s.KindJSON, s.KindBytes:
-		ok = isBytes(bt) && !b.ptr
-		if ok {
-			return nil // a nil slice is NULL
+		if len(items) == 0 {
+			return 0, validationf("data", "nothing to update")
 		}
-		if f.kind == s.KindJSON && bt.Kind() == reflect.String {
-			ok = true
-		}
-	}
-	if !ok {
-		return errorString("does not hold a " + f.kind.String())
-	}
-	if f.def.Nullable && !b.ptr {
-		return errorString("the field is nullable: use a pointer type")
-	}
-	if !f.def.Nullable && b.ptr {
-		return errorString("the field is not nullable: use a non-pointer type (or mark it .Nullable())")
-	}
-	return nil
+		return exec.ExecCount(ctx, ex, ex.q, sqlgen.Update(ex.c.d, md, items, wh))
+	})
 }
 
-// deepPlan returns the steps that make a shallow copy of a slice of struct
-// values independent of the original: pointed-to values and byte slices are
-// duplicated. Each step handles one field for every row with one allocation
-// (an arena per field), so a cached hit costs a few allocations, not a few
-// per row.
-func deepPlan(fields []*field) []func(base unsafe.Pointer, size uintptr, n int) {
-	var plan []func(unsafe.Pointer, uintptr, int)
-	for _, f := range fields {
-		b := f.bind
-		off := b.offset
-		if isBytes(b.typ) {
-			plan = append(plan, batchBytes(off))
-			continue
-		}
-		if !b.ptr {
-			continue
-		}
-		var step func(unsafe.Pointer, uintptr, int)
-		switch b.base.Kind() {
-		case reflect.String:
-			step = batchPtr[string](off)
-		case reflect.Bool, reflect.Int8, reflect.Uint8:
-			step = batchPtr[uint8](off)
-		case reflect.Int16, reflect.Uint16:
-			step = batchPtr[uint16](off)
-		case reflect.Int32, reflect.Uint32, reflect.Float32:
-			step = batchPtr[uint32](off)
-		case reflect.Int, reflect.Int64, reflect.Uint, reflect.Uint64, reflect.Float64:
-			step = batchPtr[uint64](off)
-		case reflect.Struct: // time.Time
-			step = batchPtr[time.Time](off)
-		}
-		plan = append(plan, step)
-	}
-	return plan
+// Upsert updates the row selected by a unique where with a.Update, or
+// creates a.Create when there is none, and returns the row. An empty
+// a.Update leaves an existing row as it is and returns it.
+//
+// When the where is equalities on one unique key and a.Create sets that key
+// to the same values, the upsert is one atomic statement (INSERT … ON
+// CONFLICT … DO UPDATE on PostgreSQL and SQLite, INSERT … ON DUPLICATE KEY
+// UPDATE on MySQL/MariaDB), so concurrent upserts of one key never fail
+// with a unique violation or a deadlock. On MySQL this also needs that no
+// other unique key of the created row can conflict and that a.Update does
+// not change the key (ON DUPLICATE KEY UPDATE fires on any unique key).
+// Other upserts read the row with a lock and then insert or update it; under
+// concurrency they can fail with [ErrUniqueViolation] or [ErrSerialization]
+// and may be retried.
+func (m *ModelDef[T]) Upsert(ctx context.Context, w Writer, a Upsert) (T, error) {
+	return runWrite(ctx, w, m, "upsert", a.Cache, func(ex *executor, md *schema.Model) (T, error) {
+		return upsert[T](ctx, ex, md, &a)
+	})
 }
 
-// batchPtr duplicates the *E at offset off of n rows of size bytes starting
-// at base. E has the size and layout of the field's element type (a named
-// string or integer type shares its underlying type's layout).
-func batchPtr[E any](off uintptr) func(unsafe.Pointer, uintptr, int) {
-	return func(base unsafe.Pointer, size uintptr, n int) {
-		cnt := 0
-		for i := range n {
-			if *(**E)(unsafe.Add(base, uintptr(i)*size+off)) != nil {
-				cnt++
-			}
+// Delete removes the row selected by a unique where and returns it; it fails
+// with [ErrNotFound] when there is none.
+func (m *ModelDef[T]) Delete(ctx context.Context, w Writer, a Delete) (T, error) {
+	return runWrite(ctx, w, m, "delete", a.Cache, func(ex *executor, md *schema.Model) (T, error) {
+		var out T
+		wh, err := normUniqueWhere(md, a.Where)
+		if err != nil {
+			return out, err
 		}
-		if cnt == 0 {
-			return
+		sel, err := query.Select(md, a.Select, a.Omit)
+		if err != nil {
+			return out, err
 		}
-		arena := make([]E, cnt)
-		j := 0
-		for i := range n {
-			pp := (**E)(unsafe.Add(base, uintptr(i)*size+off))
-			if *pp != nil {
-				arena[j] = **pp
-				*pp = &arena[j]
-				j++
-			}
-		}
-	}
+		return exec.Delete[T](ctx, ex, md, wh, sel)
+	})
 }
 
-// batchBytes duplicates the []byte at offset off of n rows; each copy's
-// capacity ends at its length, so appending to one never touches another.
-func batchBytes(off uintptr) func(unsafe.Pointer, uintptr, int) {
-	return func(base unsafe.Pointer, size uintptr, n int) {
-		total := 0
-		for i := range n {
-			total += len(*(*[]byte)(unsafe.Add(base, uintptr(i)*size+off)))
+// DeleteMany removes every row matching where and returns how many.
+func (m *ModelDef[T]) DeleteMany(ctx context.Context, w Writer, a DeleteMany) (int64, error) {
+	return runWrite(ctx, w, m, "deleteMany", a.Cache, func(ex *executor, md *schema.Model) (int64, error) {
+		wh, err := normWhere(md, a.Where)
+		if err != nil {
+			return 0, err
 		}
-		arena := make([]byte, total)
-		pos := 0
-		for i := range n {
-			bp := (*[]byte)(unsafe.Add(base, uintptr(i)*size+off))
-			if *bp == nil {
-				continue
-			}
-			l := len(*bp)
-			copy(arena[pos:], *bp)
-			*bp = arena[pos : pos+l : pos+l]
-			pos += l
-		}
+		return exec.ExecCount(ctx, ex, ex.q, sqlgen.Delete(ex.c.d, md, wh))
+	})
+}
+
+// upsert normalises an upsert and runs it (see exec.Upsert).
+func upsert[T any](ctx context.Context, ex *executor, md *schema.Model, a *Upsert) (T, error) {
+	var zero T
+	wh, err := normUniqueWhere(md, a.Where)
+	if err != nil {
+		return zero, err
 	}
+	now := exec.Now()
+	cItems, err := normData(md, a.Create, true, now)
+	if err != nil {
+		return zero, err
+	}
+	uItems, err := normData(md, a.Update, false, now)
+	if err != nil {
+		return zero, err
+	}
+	sel, err := query.Select(md, a.Select, a.Omit)
+	if err != nil {
+		return zero, err
+	}
+	nu, _ := query.PlanUpsert(md, a.Where, a.Create, cItems, uItems, ex.c.d.Has(dialect.UpsertAnyKey), condOf)
+	return exec.Upsert[T](ctx, ex, md, nu, wh, cItems, uItems, sel)
 }

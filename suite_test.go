@@ -182,9 +182,9 @@ func TestFilters(t *testing.T) {
 			{"endsWith", viborm.Where{"email": viborm.EndsWith(".org")}, []string{"eve@other.org"}},
 			{"equals insensitive", viborm.Where{"email": viborm.Equals("dee@example.com").Insensitive()}, []string{"Dee@Example.com"}},
 			{"equals sensitive", viborm.Where{"email": "dee@example.com"}, []string{}},
-			{"OR", viborm.OR(viborm.Where{"age": 19}, viborm.Where{"role": "guest"}), []string{"cy_100%@example.com", "eve@other.org"}},
-			{"AND", viborm.AND(viborm.Where{"age": viborm.Gt(20)}, viborm.Where{"active": true}), []string{"Dee@Example.com", "ada@example.com", "cy_100%@example.com"}},
-			{"NOT", viborm.NOT(viborm.Where{"role": "user"}), []string{"ada@example.com", "cy_100%@example.com", "eve@other.org"}},
+			{"OR", viborm.Or(viborm.Where{"age": 19}, viborm.Where{"role": "guest"}), []string{"cy_100%@example.com", "eve@other.org"}},
+			{"AND", viborm.And(viborm.Where{"age": viborm.Gt(20)}, viborm.Where{"active": true}), []string{"Dee@Example.com", "ada@example.com", "cy_100%@example.com"}},
+			{"NOT", viborm.NoneOf(viborm.Where{"role": "user"}), []string{"ada@example.com", "cy_100%@example.com", "eve@other.org"}},
 			{"nested", viborm.Where{"active": true, "OR": []viborm.Where{{"name": nil}, {"age": viborm.Lt(30)}}}, []string{"Dee@Example.com", "eve@other.org"}},
 			{"empty OR", viborm.Where{"OR": []viborm.Where{}}, []string{}},
 		}

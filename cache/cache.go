@@ -26,7 +26,11 @@ type Cache struct {
 	name      string
 	nonblock  bool // call directly, no deadline needed
 	honorsCtx bool // call directly, deadline through the context
+	local     LocalGetter
 	adder     Adder
+	leaser    Leaser // nil without leases (or with Options.DisableLeases)
+	leaseTTL  time.Duration
+	leaseWait time.Duration
 	version   string
 	prefix    string // "viborm" or "viborm:v<version>"
 	ttl       time.Duration
@@ -46,6 +50,9 @@ type Cache struct {
 	// hookBeforeJoin, set only by tests (export_test.go), runs after a
 	// lookup missed and before the read joins or starts the shared load.
 	hookBeforeJoin func()
+	// hookJoined, set only by tests, runs after a read joined a shared
+	// load in flight.
+	hookJoined func()
 
 	bgCtx    context.Context // cancelled by Close; parent of background work
 	bgCancel context.CancelFunc
@@ -75,12 +82,31 @@ type call struct {
 	pan  *PanicError // a panic of the loader, re-raised in every waiter
 	fill *fill
 
+	// With a Leaser, a value reaches only the callers it is good for (see
+	// runLeased): epoch counts the steps that vouch for a value (a lease
+	// taken, the start of the load, a poll, a fenced write), and a caller
+	// notes it, under Cache.mu, when it joins. ready closes once val or err
+	// is known, for callers that joined below readyBelow; done closes at the
+	// end, for those below validBelow; the rest load on their own. Without
+	// a Leaser ready is done and both bounds are maxEpoch.
+	ready      chan struct{}
+	epoch      int
+	readyBelow int
+	validBelow int
+
 	// Under Cache.mu: callers waiting for done, and whether the load failed
 	// (done is about to be closed). A failed load with no caller left logs
 	// its panic instead of dropping it.
 	waiters int
 	failed  bool
 }
+
+// maxRetries is how many times a caller for whom a shared load's value
+// does not vouch starts another before it loads on its own.
+const maxRetries = 2
+
+// maxEpoch is above every call's epoch: every caller takes the value.
+const maxEpoch = int(^uint(0) >> 1)
 
 // retiredCap is how many retired shared loads the cache remembers for late
 // readers (see retiredLoad).
@@ -145,6 +171,18 @@ func New(d Driver, opts *Options) (*Cache, error) {
 	if err := checkTTL(o.RefreshMarkerTTL); err != nil {
 		return nil, &ConfigError{Field: "Options.RefreshMarkerTTL", Reason: "invalid", Err: err}
 	}
+	if o.LeaseTTL == 0 {
+		o.LeaseTTL = DefaultLeaseTTL
+	}
+	if err := checkTTL(o.LeaseTTL); err != nil {
+		return nil, &ConfigError{Field: "Options.LeaseTTL", Reason: "invalid", Err: err}
+	}
+	if o.LeaseWait == 0 {
+		o.LeaseWait = DefaultLeaseWait
+	}
+	if o.LeaseWait < 0 {
+		o.LeaseWait = 0
+	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
@@ -184,6 +222,11 @@ func New(d Driver, opts *Options) (*Cache, error) {
 	}
 	c.br = br
 	c.adder, _ = d.(Adder)
+	if !o.DisableLeases {
+		c.leaser, _ = d.(Leaser)
+	}
+	c.leaseTTL, c.leaseWait = o.LeaseTTL.Truncate(time.Millisecond), o.LeaseWait
+	c.local, _ = d.(LocalGetter)
 	c.bgCtx, c.bgCancel = context.WithCancel(context.Background())
 	return c, nil
 }
@@ -193,6 +236,12 @@ func (c *Cache) Driver() Driver { return c.d }
 
 // Version returns [Options.Version].
 func (c *Cache) Version() string { return c.version }
+
+// WaitUntil returns [Options.WaitUntil] (nil when unset), so that a client
+// built on the cache schedules its own background work the same way.
+func (c *Cache) WaitUntil() func(ctx context.Context, task func(context.Context)) {
+	return c.waitUntil
+}
 
 // Prefix returns the prefix of every key: "viborm" or "viborm:v<Version>".
 func (c *Cache) Prefix() string { return c.prefix }
@@ -600,12 +649,18 @@ func (c *Cache) addFill(key string) *fill {
 	return f
 }
 
-// store writes a loaded value unless an invalidation dropped its fill.
-func (c *Cache) store(ctx context.Context, f *fill, rp resolved, e Entry) {
+// store writes a loaded value unless an invalidation dropped its fill, and
+// reports whether it did. With a lease token it writes through
+// [Leaser.SetLeased], which refuses the value when any process invalidated
+// the key since the lease was taken.
+func (c *Cache) store(ctx context.Context, f *fill, rp resolved, e Entry, tok string) bool {
 	c.mu.Lock()
 	if f.dropped {
 		c.mu.Unlock()
-		return
+		if tok != "" {
+			c.releaseLease(ctx, f.key, tok)
+		}
+		return false
 	}
 	f.storing = true
 	c.mu.Unlock()
@@ -613,8 +668,11 @@ func (c *Cache) store(ctx context.Context, f *fill, rp resolved, e Entry) {
 	if c.onStep != nil {
 		t0 = time.Now()
 	}
-	_, err := callDriver(c, ctx, "set", c.timeout, func(ctx context.Context) (none, error) {
-		return none{}, c.d.Set(ctx, f.key, rp.storage(), e)
+	stored, err := callDriver(c, ctx, "set", c.timeout, func(ctx context.Context) (bool, error) {
+		if tok != "" {
+			return c.leaser.SetLeased(ctx, f.key, tok, rp.storage(), e)
+		}
+		return true, c.d.Set(ctx, f.key, rp.storage(), e)
 	})
 	if c.onStep != nil {
 		c.stepSince(ctx, f.key, t0, Step{Kind: StepFill, Err: err})
@@ -629,6 +687,7 @@ func (c *Cache) store(ctx context.Context, f *fill, rp resolved, e Entry) {
 	if err != nil && !errors.Is(err, ErrBreakerOpen) {
 		c.log.LogAttrs(ctx, slog.LevelWarn, "viborm cache: storing a result failed", slog.String("driver", c.name), slog.Any("err", err))
 	}
+	return err == nil && stored
 }
 
 // ---- policy ----
@@ -779,10 +838,15 @@ func LoadChecked[T any](ctx context.Context, c *Cache, key string, p Policy, loa
 	if c.hookBeforeJoin != nil {
 		c.hookBeforeJoin()
 	}
-	return loadShared(ctx, c, full, rp, load, driverErr, seq)
+	return loadShared(ctx, c, full, rp, load, check, driverErr, seq, 0)
 }
 
 func (c *Cache) lookup(ctx context.Context, full string) (Entry, bool, error) {
+	if c.local != nil && c.br.State() == BreakerClosed {
+		if e, ok := c.local.GetLocal(full); ok {
+			return e, true, nil
+		}
+	}
 	if c.nonblock {
 		// callDriver would do the same, but its closure escapes (it may run
 		// on a goroutine) and costs the in-memory hit path an allocation.
@@ -896,8 +960,9 @@ func (c *Cache) logPanic(ctx context.Context, msg string, pe *PanicError) {
 		slog.String("panic", fmt.Sprint(pe.Value)), slog.String("stack", string(pe.Stack)))
 }
 
-func loadShared[T any](ctx context.Context, c *Cache, full string, rp resolved, load func(context.Context) (T, error), driverErr error, seq uint64) (T, error) {
+func loadShared[T any](ctx context.Context, c *Cache, full string, rp resolved, load func(context.Context) (T, error), check func(T) (T, error), driverErr error, seq uint64, retried int) (T, error) {
 	var zero T
+	joined := 0 // the call's epoch when this caller joined it
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
@@ -914,7 +979,11 @@ func loadShared[T any](ctx context.Context, c *Cache, full string, rp resolved, 
 				return v, nil
 			}
 		}
-		cl = &call{done: make(chan struct{}), fill: c.addFill(full)}
+		cl = &call{done: make(chan struct{}), fill: c.addFill(full), readyBelow: maxEpoch, validBelow: maxEpoch}
+		cl.ready = cl.done
+		if c.leaser != nil {
+			cl.ready = make(chan struct{})
+		}
 		c.calls[full] = cl
 		cl.waiters++
 		c.running++
@@ -923,14 +992,22 @@ func loadShared[T any](ctx context.Context, c *Cache, full string, rp resolved, 
 		go func() {
 			defer c.release()
 			defer cancel()
-			runShared(lctx, c, cl, rp, load)
+			if c.leaser != nil {
+				runLeased(lctx, c, cl, rp, load, check, driverErr)
+			} else {
+				runShared(lctx, c, cl, rp, load)
+			}
 		}()
 	} else {
+		joined = cl.epoch
 		cl.waiters++
 		c.mu.Unlock()
+		if c.hookJoined != nil {
+			c.hookJoined()
+		}
 	}
 	select {
-	case <-cl.done:
+	case <-cl.ready:
 	case <-ctx.Done():
 		c.mu.Lock()
 		if !cl.failed {
@@ -941,7 +1018,7 @@ func loadShared[T any](ctx context.Context, c *Cache, full string, rp resolved, 
 		// The load failed as this caller gave up, and counted on it to
 		// carry its panic or error: take it.
 		c.mu.Unlock()
-		<-cl.done
+		<-cl.ready
 	}
 	if cl.pan != nil {
 		panic(cl.pan)
@@ -949,6 +1026,29 @@ func loadShared[T any](ctx context.Context, c *Cache, full string, rp resolved, 
 	if cl.err != nil {
 		c.observeRead(ctx, full, OutcomeError, shared, driverErr, rp, cl.err)
 		return zero, cl.err
+	}
+	if joined >= cl.readyBelow {
+		// The value may predate an invalidation that ended before this
+		// caller started (see runLeased): wait for its fenced write.
+		select {
+		case <-cl.done:
+		case <-ctx.Done():
+			return zero, ctx.Err()
+		}
+		if joined >= cl.validBelow {
+			if retried < maxRetries {
+				// A new shared load, which finds the value if it was
+				// stored meanwhile.
+				return loadShared(ctx, c, full, rp, load, check, driverErr, seq, retried+1)
+			}
+			v, err := load(ctx)
+			if err != nil {
+				c.observeRead(ctx, full, OutcomeError, false, driverErr, rp, err)
+				return v, err
+			}
+			c.observeRead(ctx, full, OutcomeMiss, false, driverErr, rp, nil)
+			return v, nil
+		}
 	}
 	v, ok := cl.val.(T)
 	if !ok {
@@ -1014,8 +1114,270 @@ func runShared[T any](ctx context.Context, c *Cache, cl *call, rp resolved, load
 	if c.onStep != nil {
 		c.step(ctx, f.key, Step{Kind: StepFill, Queued: true, Start: time.Now()})
 	}
-	c.spawn(ctx, rp.waitUntil, func(ctx context.Context) { c.store(ctx, f, rp, e) }, retire)
+	c.spawn(ctx, rp.waitUntil, func(ctx context.Context) { c.store(ctx, f, rp, e, "") }, retire)
 	close(cl.done)
+}
+
+// runLeased is runShared with a [Leaser]: one load of a key across
+// processes. It takes the key's lease before the loader reads anything, so
+// that the write of the result is refused if any process invalidates the
+// key in between; when another process holds the lease it waits up to
+// LeaseWait for that process's fill instead of loading, and loads on its own
+// (storing nothing) when the fill does not come.
+//
+// A result must also not reach a caller of this process that started after
+// an invalidation, in another process, of which this process knows nothing.
+// So a value goes only to the callers it vouches for: a value read from the
+// database, or polled from the driver, after a caller joined the call, is at
+// least as new as every invalidation that ended before that caller started;
+// so is a value whose fenced write succeeded, for every caller that joined
+// before the write was sent. cl.epoch numbers those steps; a caller that
+// joined after the step that vouches for the value loads on its own.
+//
+// When the lookup that missed had failed in the driver (lookupErr), the
+// load runs at once and stores nothing: asking a failing or slow driver for
+// a lease would hold the read a second time.
+func runLeased[T any](ctx context.Context, c *Cache, cl *call, rp resolved, load func(context.Context) (T, error), check func(T) (T, error), lookupErr error) {
+	f := cl.fill
+	step := func() int {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		cl.epoch++
+		return cl.epoch
+	}
+	// leave takes the call out of the table of loads in flight, so that
+	// later callers of the key start a load of their own; with end, the
+	// load is over too.
+	leave := func(end bool) {
+		c.mu.Lock()
+		if c.calls[f.key] == cl {
+			delete(c.calls, f.key)
+		}
+		if end {
+			delete(c.fills, f)
+		}
+		c.mu.Unlock()
+	}
+	// answer hands v to the callers that joined below below, and ends the
+	// call without a write.
+	answer := func(v T, below int) {
+		cl.val, cl.readyBelow, cl.validBelow = v, below, below
+		leave(true)
+		close(cl.ready)
+		close(cl.done)
+	}
+	fail := func() {
+		c.mu.Lock()
+		if c.calls[f.key] == cl {
+			delete(c.calls, f.key)
+		}
+		delete(c.fills, f)
+		cl.failed = true
+		orphan := cl.waiters == 0
+		c.mu.Unlock()
+		close(cl.ready)
+		close(cl.done)
+		if orphan && cl.pan != nil {
+			c.logPanic(ctx, "viborm cache: a loader panicked and no caller was left waiting for it", cl.pan)
+		}
+	}
+	returned := false
+	defer func() {
+		if !returned { // load called runtime.Goexit
+			cl.err = errLoaderGoexit
+			fail()
+		}
+	}()
+	s := step()
+	tok := ""
+	if l, ok := leaseUnlessFailed(ctx, c, f.key, lookupErr); ok {
+		if l.ok {
+			if v, ok := usable(c, l.e, check); ok {
+				// Filled since this process looked: take it.
+				if l.tok != "" {
+					c.releaseLater(ctx, rp.waitUntil, f.key, l.tok)
+				}
+				returned = true
+				answer(v, s)
+				return
+			}
+		}
+		tok = l.tok
+		if tok == "" {
+			// abandoned: every caller has left; no one will join either.
+			abandoned := func() bool {
+				c.mu.Lock()
+				defer c.mu.Unlock()
+				if cl.waiters > 0 {
+					return false
+				}
+				if c.calls[f.key] == cl {
+					delete(c.calls, f.key)
+				}
+				return true
+			}
+			var v T
+			var got bool
+			if v, got, tok, s = pollLease(ctx, c, f.key, step, abandoned, check, rp); got {
+				returned = true
+				answer(v, s)
+				return
+			}
+			if tok == "" && abandoned() {
+				returned = true
+				cl.err = context.Canceled
+				fail()
+				return
+			}
+		}
+	}
+	s = step()
+	started := c.now()
+	v, pe, err := protect(ctx, load)
+	returned = true
+	if pe != nil || err != nil {
+		if tok != "" {
+			c.releaseLater(ctx, rp.waitUntil, f.key, tok)
+		}
+		cl.pan, cl.err = pe, err
+		fail()
+		return
+	}
+	if tok == "" {
+		answer(v, s) // no lease, no write
+		return
+	}
+	cl.val, cl.readyBelow, cl.validBelow = v, s, s
+	// Callers that come from now on start a load of their own: the write
+	// below vouches only for those that joined before it was sent.
+	leave(false)
+	e := NewEntry(v, started, rp.ttl)
+	if c.onStep != nil {
+		c.step(ctx, f.key, Step{Kind: StepFill, Queued: true, Start: time.Now()})
+	}
+	c.spawn(ctx, rp.waitUntil, func(ctx context.Context) {
+		if c.store(ctx, f, rp, e, tok) {
+			cl.validBelow = maxEpoch
+		}
+	}, func() {
+		leave(true)
+		close(cl.done)
+	})
+	close(cl.ready)
+}
+
+// leaseUnlessFailed asks for the lease of key, unless the lookup that
+// missed failed in the driver (lookupErr; bytes that are not an entry are
+// no failure: the fill must replace them): ok is false then, and when the
+// lease could not be asked for, which it logs. Without a lease the load
+// stores nothing.
+func leaseUnlessFailed(ctx context.Context, c *Cache, key string, lookupErr error) (leased, bool) {
+	var de *DriverError
+	if errors.As(lookupErr, &de) && !errors.Is(lookupErr, ErrCorruptEntry) {
+		return leased{}, false
+	}
+	l, err := c.lease(ctx, key)
+	if err != nil {
+		c.logFailure(ctx, "lease", err)
+		return leased{}, false
+	}
+	return l, true
+}
+
+// pollLease waits for another process's fill of key, whose lease that
+// process holds, polling the driver with a growing backoff for up to
+// LeaseWait, until ctx ends or until every caller has left (abandoned). It returns the value filled, with the step
+// that vouches for it (got), or the lease itself when the holder let it go
+// (tok != ""), or neither.
+func pollLease[T any](ctx context.Context, c *Cache, key string, step func() int, abandoned func() bool, check func(T) (T, error), rp resolved) (v T, got bool, tok string, below int) {
+	deadline := time.Now().Add(c.leaseWait)
+	wait := minLeasePoll
+	for {
+		left := time.Until(deadline)
+		if left <= 0 || abandoned() {
+			return v, false, "", 0
+		}
+		t := time.NewTimer(min(wait, left))
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return v, false, "", 0
+		}
+		wait = min(2*wait, maxLeasePoll)
+		p := step()
+		l, err := c.lease(ctx, key)
+		if err != nil {
+			c.logFailure(ctx, "lease", err)
+			return v, false, "", 0
+		}
+		if l.ok {
+			if v, ok := usable(c, l.e, check); ok {
+				if l.tok != "" {
+					c.releaseLater(ctx, rp.waitUntil, key, l.tok)
+				}
+				return v, true, "", p
+			}
+		}
+		if l.tok != "" {
+			return v, false, l.tok, 0
+		}
+	}
+}
+
+// The backoff of pollLease: from 1ms, doubling up to 32ms.
+const (
+	minLeasePoll = time.Millisecond
+	maxLeasePoll = 32 * time.Millisecond
+)
+
+// usable returns the value of e as a T when e is fresh and its value
+// decodes and passes check.
+func usable[T any](c *Cache, e Entry, check func(T) (T, error)) (T, bool) {
+	var zero T
+	if c.now().Sub(e.CreatedAt) > e.TTL {
+		return zero, false
+	}
+	v, err := decodeValue[T](c.codec, e.Value)
+	if err == nil && check != nil {
+		v, err = check(v)
+	}
+	if err != nil {
+		return zero, false
+	}
+	return v, true
+}
+
+// leased is the answer of [Leaser.Lease].
+type leased struct {
+	tok string
+	e   Entry
+	ok  bool
+}
+
+// lease asks the driver for the lease of key (see [Leaser]).
+func (c *Cache) lease(ctx context.Context, key string) (leased, error) {
+	return callDriver(c, ctx, "lease", c.timeout, func(ctx context.Context) (leased, error) {
+		tok, e, ok, err := c.leaser.Lease(ctx, key, c.leaseTTL)
+		return leased{tok, e, ok}, err
+	})
+}
+
+// releaseLease gives up a lease that will not be used, so that another
+// process may take it at once; it logs a failure, after which the lease
+// ends with its TTL.
+func (c *Cache) releaseLease(ctx context.Context, key, tok string) {
+	_, err := callDriver(c, ctx, "release", c.timeout, func(ctx context.Context) (none, error) {
+		return none{}, c.leaser.Release(ctx, key, tok)
+	})
+	if err != nil && !errors.Is(err, ErrBreakerOpen) {
+		c.log.LogAttrs(ctx, slog.LevelWarn, "viborm cache: releasing a lease failed", slog.String("driver", c.name), slog.Any("err", err))
+	}
+}
+
+// releaseLater is releaseLease in the background.
+func (c *Cache) releaseLater(ctx context.Context, hook func(context.Context, func(context.Context)), key, tok string) {
+	c.spawn(ctx, hook, func(ctx context.Context) { c.releaseLease(ctx, key, tok) }, func() {})
 }
 
 // retire remembers the result of a shared load that has left the table of
@@ -1037,6 +1399,16 @@ func loadBypass[T any](ctx context.Context, c *Cache, full string, rp resolved, 
 	c.mu.Lock()
 	f := c.addFill(full)
 	c.mu.Unlock()
+	// With leases, the result is stored only under a lease taken before
+	// load ran.
+	tok := ""
+	if c.leaser != nil {
+		if l, err := c.lease(ctx, full); err != nil {
+			c.logFailure(ctx, "lease", err)
+		} else {
+			tok = l.tok
+		}
+	}
 	drop := func() {
 		c.mu.Lock()
 		delete(c.fills, f)
@@ -1051,15 +1423,22 @@ func loadBypass[T any](ctx context.Context, c *Cache, full string, rp resolved, 
 	started := c.now()
 	v, err := load(ctx)
 	if err != nil {
+		if tok != "" {
+			c.releaseLater(ctx, rp.waitUntil, full, tok)
+		}
 		c.observeRead(ctx, full, OutcomeError, false, nil, rp, err)
 		return v, err
+	}
+	if c.leaser != nil && tok == "" {
+		c.observeRead(ctx, full, OutcomeBypass, false, nil, rp, nil)
+		return v, nil // another process is filling the key
 	}
 	e := NewEntry(v, started, rp.ttl)
 	handed = true
 	if c.onStep != nil {
 		c.step(ctx, full, Step{Kind: StepFill, Queued: true, Start: time.Now()})
 	}
-	c.spawn(ctx, rp.waitUntil, func(ctx context.Context) { c.store(ctx, f, rp, e) }, drop)
+	c.spawn(ctx, rp.waitUntil, func(ctx context.Context) { c.store(ctx, f, rp, e, tok) }, drop)
 	c.observeRead(ctx, full, OutcomeBypass, false, nil, rp, nil)
 	return v, nil
 }
@@ -1109,6 +1488,25 @@ func (c *Cache) runRefresh(ctx context.Context, f *fill, rp resolved, load func(
 	if c.onStep != nil {
 		defer func() { c.stepSince(ctx, f.key, t0, Step{Kind: StepRefresh, Err: err}) }()
 	}
+	tok := ""
+	if c.leaser != nil {
+		var l leased
+		if l, err = c.lease(ctx, f.key); err != nil {
+			c.logFailure(ctx, "refresh lease", err)
+			return
+		}
+		if l.ok && c.now().Sub(l.e.CreatedAt) <= l.e.TTL {
+			// Another process has refreshed it already.
+			if l.tok != "" {
+				c.releaseLease(ctx, f.key, l.tok)
+			}
+			return
+		}
+		if l.tok == "" {
+			return // another process is filling it
+		}
+		tok = l.tok
+	}
 	defer func() {
 		_, err := callDriver(c, ctx, "delete", c.timeout, func(ctx context.Context) (none, error) {
 			return none{}, c.d.Delete(ctx, []string{marker})
@@ -1120,6 +1518,9 @@ func (c *Cache) runRefresh(ctx context.Context, f *fill, rp resolved, load func(
 	}()
 	started := c.now()
 	v, pe, err := protect(ctx, load)
+	if (pe != nil || err != nil) && tok != "" {
+		c.releaseLease(ctx, f.key, tok)
+	}
 	if pe != nil {
 		c.logPanic(ctx, "viborm cache: a background refresh's loader panicked; the stale value stays", pe)
 		return
@@ -1129,7 +1530,7 @@ func (c *Cache) runRefresh(ctx context.Context, f *fill, rp resolved, load func(
 			slog.String("driver", c.name), slog.Any("err", err))
 		return
 	}
-	c.store(ctx, f, rp, NewEntry(v, started, rp.ttl))
+	c.store(ctx, f, rp, NewEntry(v, started, rp.ttl), tok)
 }
 
 // elect takes the refresh marker: atomically with an [Adder], and with a

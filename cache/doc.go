@@ -32,6 +32,24 @@
 // separator, so "user" never touches "userProfile". A load that started
 // before an invalidation of its key never stores its result after it.
 //
+// # Across processes
+//
+// The fence above sees the invalidations of this process only. With a
+// driver shared by several processes that implements [Leaser] (the Redis
+// drivers do), the cache takes a lease on each miss before its loader runs
+// and writes the result only under that lease, which any process's
+// invalidation of the key, or of a prefix of it, voids: a fill that began
+// before an invalidation in any process never lands after it. The lease
+// also stops stampedes across processes: a process that finds the lease
+// held waits up to [Options.LeaseWait] for the holder's fill, polling the
+// driver, then loads on its own without storing. Background refreshes and
+// bypass reads store under a lease too. A process's concurrent callers of
+// one key still share one load, but a caller that joined a load after that
+// load began reading is given its result only if the fenced write then
+// succeeds; otherwise it loads again. [Options.DisableLeases] turns all of
+// this off. The in-memory driver needs none of it: one process sees every
+// invalidation.
+//
 // # Failure
 //
 // The cache never fails a read because of its backend: a driver error, a

@@ -42,8 +42,9 @@ import (
 //     or "redis".
 //
 // Optional capabilities are separate interfaces discovered by type assertion:
-// [Adder] (set-if-absent), [BatchGetter] and [Closer]; [Nonblocking] and
-// [ContextHonorer] tell the cache how a driver may be called.
+// [Adder] (set-if-absent), [BatchGetter], [Leaser] (cross-process fences)
+// and [Closer]; [Nonblocking], [ContextHonorer] and [LocalGetter] tell the
+// cache how a driver may be called.
 type Driver interface {
 	// Name returns the driver's name for logs, such as "redis".
 	Name() string
@@ -105,6 +106,52 @@ type Nonblocking interface {
 // call to stay safe from drivers that ignore their context.
 type ContextHonorer interface {
 	HonorsContext() bool
+}
+
+// LocalGetter is implemented by drivers that keep a tier in the process's
+// own memory in front of a remote one (such as the tiered driver). [Cache]
+// calls GetLocal on the reader's goroutine, without a timeout, before any
+// bounded Get, and only while its circuit breaker is closed. GetLocal must
+// never block, and ok == true must return an entry that Get could return
+// at that moment; ok == false is not a miss, only "ask Get".
+type LocalGetter interface {
+	GetLocal(key string) (e Entry, ok bool)
+}
+
+// Leaser is implemented by drivers that several processes share (Redis)
+// and that can fence fills across them, after memcached's leases ("Scaling
+// Memcache at Facebook", NSDI 2013). [Cache] uses it, unless
+// [Options.DisableLeases] is set, so that a load or background refresh
+// that began before an invalidation of its key, or of a prefix covering it,
+// in any process, never stores its result after that invalidation; and so
+// that processes missing one key run its loader once (the lease holder
+// loads, the others wait for its fill). A driver that keeps entries in the
+// process's own memory needs no leases: the cache's in-process fence covers
+// every invalidation it can see.
+//
+// The contract, which [github.com/viborm/viborm-go/cache/cachetest] checks:
+//
+//   - Lease takes the lease of key for leaseTTL when no lease of key is
+//     held, and returns its token, a non-empty string that no other Lease
+//     call returns; when another unexpired lease of key is held it returns
+//     token == "". Either way it returns what Get would have returned at
+//     the same instant (ok == false on a miss, and for bytes that are not an
+//     entry), read atomically with the lease decision.
+//   - SetLeased stores e under key for storageTTL, as Set does, if and only
+//     if token is key's lease at that moment; it ends the lease either way
+//     and reports whether it stored. The check and the write are one atomic
+//     step.
+//   - Delete voids the leases of its keys, and Clear the leases of every key
+//     starting with its prefix: a token taken before either call started is
+//     void once the call returns nil, and SetLeased with it stores nothing.
+//     A lease also ends when leaseTTL has elapsed.
+//   - Release ends key's lease if token still holds it, so that another
+//     process may take it at once; a token that is void already is not an
+//     error.
+type Leaser interface {
+	Lease(ctx context.Context, key string, leaseTTL time.Duration) (token string, e Entry, ok bool, err error)
+	SetLeased(ctx context.Context, key, token string, storageTTL time.Duration, e Entry) (stored bool, err error)
+	Release(ctx context.Context, key, token string) error
 }
 
 // GetMany fetches keys from d, in one call when d implements [BatchGetter] and

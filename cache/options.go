@@ -11,6 +11,8 @@ const (
 	DefaultTTL              = 5 * time.Minute
 	DefaultTimeout          = 250 * time.Millisecond
 	DefaultRefreshMarkerTTL = 30 * time.Second
+	DefaultLeaseTTL         = 10 * time.Second
+	DefaultLeaseWait        = time.Second
 )
 
 // Options configures a [Cache]. A nil *Options, and every zero field, means
@@ -59,6 +61,28 @@ type Options struct {
 	// RefreshMarkerTTL is how long the marker that elects one refresher of a
 	// stale key lives. Default 30 seconds (VibORM's value).
 	RefreshMarkerTTL time.Duration
+
+	// DisableLeases turns off the cross-process fence and stampede
+	// protection of a driver that implements [Leaser] (see there): loads
+	// then store with a plain Set, fenced within this process only, as with
+	// a driver without leases. Use it while processes that do not void
+	// leases (older versions, TypeScript VibORM services) share the cache
+	// and invalidate it, or to measure what the fence costs.
+	DisableLeases bool
+
+	// LeaseTTL is how long a lease taken on a miss lives, with a [Leaser]
+	// driver: a load that takes longer loses its lease and stores nothing,
+	// and a process that died holding one delays other processes' fills of
+	// the key at most this long. Default 10 seconds (memcached's lease
+	// window).
+	LeaseTTL time.Duration
+
+	// LeaseWait is how long a load that finds another process holding the
+	// lease of its key waits for that process's fill, polling the driver
+	// with a growing backoff, before running its loader itself (its result
+	// is then returned but not stored). Default 1 second; a negative
+	// LeaseWait means not to wait.
+	LeaseWait time.Duration
 
 	// Logger receives driver failures and failed background work. Keys are
 	// never logged, since they can hold user data. Nil means [slog.Default].

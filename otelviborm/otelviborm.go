@@ -56,6 +56,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
 
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
@@ -117,6 +118,11 @@ type Hook struct {
 	queued        metric.Int64Counter
 	failed        metric.Int64Counter
 	breakerChange metric.Int64Counter
+
+	// Attribute sets and span names, memoized by their labels: the hot
+	// paths build none.
+	mu   sync.RWMutex
+	sets map[labelKey]*labelSet
 }
 
 var _ viborm.Hook = (*Hook)(nil)
@@ -137,6 +143,7 @@ func New(opts *Options) (*Hook, error) {
 	h := &Hook{
 		tracer:    o.TracerProvider.Tracer(ScopeName, trace.WithSchemaURL(semconv.SchemaURL)),
 		queryText: o.QueryText,
+		sets:      map[labelKey]*labelSet{},
 	}
 	m := o.MeterProvider.Meter(ScopeName, metric.WithSchemaURL(semconv.SchemaURL))
 	var err error
@@ -182,12 +189,75 @@ func (h *Hook) InstrumentCache(o *cache.Options) {
 	}
 }
 
+// labelKey identifies a combination of labels; which fields mean what
+// depends on kind.
+type labelKey struct {
+	kind          uint8
+	a, b, c, d, e string
+}
+
+// labelSet is what is derived from a labelKey once: a span name, span
+// attributes and a metric attribute set as measurement options.
+type labelSet struct {
+	name  string
+	attrs []attribute.KeyValue
+	add   []metric.AddOption
+	rec   []metric.RecordOption
+}
+
+// The kinds of labelKey.
+const (
+	kindOpSpan     = iota + 1 // system, operation, table, model
+	kindOpMetric              // system, operation, table, outcome, error.type
+	kindStmt                  // system, verb, table, model, operation (span)
+	kindStmtMetric            // system, verb, table, error.type
+	kindRead                  // model, operation, outcome
+	kindStep                  // step, driver, model, operation, outcome (span) — metric without model and operation
+	kindStepMetric            // step, driver, outcome, error.type
+	kindBackground            // step, error.type
+)
+
+func newLabelSet(name string, attrs ...attribute.KeyValue) *labelSet {
+	opt := metric.WithAttributeSet(attribute.NewSet(attrs...))
+	return &labelSet{name: name, attrs: attrs, add: []metric.AddOption{opt}, rec: []metric.RecordOption{opt}}
+}
+
+// labels returns the labelSet of k, making it with mk the first time.
+func (h *Hook) labels(k labelKey, mk func() *labelSet) *labelSet {
+	h.mu.RLock()
+	ls := h.sets[k]
+	h.mu.RUnlock()
+	if ls != nil {
+		return ls
+	}
+	ls = mk()
+	h.mu.Lock()
+	if old := h.sets[k]; old != nil {
+		ls = old
+	} else if len(h.sets) < maxLabelSets {
+		h.sets[k] = ls
+	}
+	h.mu.Unlock()
+	return ls
+}
+
+// Span start options made once.
+var (
+	internalKind = trace.WithSpanKind(trace.SpanKindInternal)
+	clientKind   = trace.WithSpanKind(trace.SpanKindClient)
+)
+
+// maxLabelSets bounds the memo; past it label sets are made on each use.
+const maxLabelSets = 4096
+
 // opState is a running operation, in its context.
 type opState struct {
 	span      trace.Span
+	recording bool
 	model, op string
+	system    string
+	table     string
 	outcome   cache.Outcome // of the cache, set by the read step
-	baseAttrs []attribute.KeyValue
 }
 
 type opKey struct{}
@@ -210,23 +280,31 @@ func dbSystem(dialect string) attribute.KeyValue {
 	return semconv.DBSystemNameKey.String(dialect)
 }
 
+// withError appends error.type to attrs when et is not empty.
+func withError(attrs []attribute.KeyValue, et string) []attribute.KeyValue {
+	if et != "" {
+		attrs = append(attrs, semconv.ErrorTypeKey.String(et))
+	}
+	return attrs
+}
+
 // BeforeOperation starts the operation's span.
 func (h *Hook) BeforeOperation(ctx context.Context, e *viborm.OperationEvent) context.Context {
-	base := []attribute.KeyValue{
-		dbSystem(e.System),
-		semconv.DBOperationNameKey.String(e.Operation),
-		semconv.DBCollectionNameKey.String(e.Table),
+	ls := h.labels(labelKey{kind: kindOpSpan, a: e.System, b: e.Operation, c: e.Table, d: e.Model}, func() *labelSet {
+		name := e.Operation
+		if e.Table != "" {
+			name += " " + e.Table
+		}
+		return newLabelSet(name, dbSystem(e.System), semconv.DBOperationNameKey.String(e.Operation),
+			semconv.DBCollectionNameKey.String(e.Table), ModelKey.String(e.Model))
+	})
+	ctx, span := h.tracer.Start(ctx, ls.name, internalKind)
+	st := &opState{span: span, recording: span.IsRecording(), model: e.Model, op: e.Operation, system: e.System, table: e.Table}
+	if st.recording {
+		span.SetAttributes(ls.attrs...)
+		span.SetAttributes(CachedKey.Bool(e.Cached))
 	}
-	name := e.Operation
-	if e.Table != "" {
-		name += " " + e.Table
-	}
-	ctx, span := h.tracer.Start(ctx, name,
-		trace.WithSpanKind(trace.SpanKindInternal),
-		trace.WithTimestamp(e.Start),
-		trace.WithAttributes(base...),
-		trace.WithAttributes(ModelKey.String(e.Model), CachedKey.Bool(e.Cached)))
-	return context.WithValue(ctx, opKey{}, &opState{span: span, model: e.Model, op: e.Operation, baseAttrs: base})
+	return context.WithValue(ctx, opKey{}, st)
 }
 
 // AfterOperation ends the operation's span and records its duration.
@@ -235,20 +313,31 @@ func (h *Hook) AfterOperation(ctx context.Context, e *viborm.OperationEvent) {
 	if st == nil {
 		return
 	}
-	attrs := st.baseAttrs
-	if st.outcome != 0 {
-		attrs = append(attrs[:len(attrs):len(attrs)], CacheOutcomeKey.String(st.outcome.String()))
-	}
+	var et string
 	if e.Err != nil {
-		et := errorType(e.Err)
-		attrs = append(attrs[:len(attrs):len(attrs)], semconv.ErrorTypeKey.String(et))
-		st.span.SetAttributes(semconv.ErrorTypeKey.String(et))
-		st.span.SetStatus(codes.Error, et)
-	} else if e.Rows >= 0 {
-		st.span.SetAttributes(semconv.DBResponseReturnedRowsKey.Int64(e.Rows))
+		et = errorType(e.Err)
 	}
-	st.span.End(trace.WithTimestamp(e.Start.Add(e.Duration)))
-	h.opDuration.Record(ctx, e.Duration.Seconds(), metric.WithAttributes(attrs...))
+	if st.recording {
+		if e.Err != nil {
+			st.span.SetAttributes(semconv.ErrorTypeKey.String(et))
+			st.span.SetStatus(codes.Error, et)
+		} else if e.Rows >= 0 {
+			st.span.SetAttributes(semconv.DBResponseReturnedRowsKey.Int64(e.Rows))
+		}
+		st.span.End()
+	}
+	var outcome string
+	if st.outcome != 0 {
+		outcome = st.outcome.String()
+	}
+	ls := h.labels(labelKey{kind: kindOpMetric, a: e.System, b: e.Operation, c: e.Table, d: outcome, e: et}, func() *labelSet {
+		attrs := []attribute.KeyValue{dbSystem(e.System), semconv.DBOperationNameKey.String(e.Operation), semconv.DBCollectionNameKey.String(e.Table)}
+		if outcome != "" {
+			attrs = append(attrs, CacheOutcomeKey.String(outcome))
+		}
+		return newLabelSet("", withError(attrs, et)...)
+	})
+	h.opDuration.Record(ctx, e.Duration.Seconds(), ls.rec...)
 }
 
 // verb returns the first word of a SQL statement, upper-cased: SELECT,
@@ -256,59 +345,88 @@ func (h *Hook) AfterOperation(ctx context.Context, e *viborm.OperationEvent) {
 func verb(query string) string {
 	query = strings.TrimLeft(query, " \t\r\n(")
 	i := 0
+	upper := true
 	for i < len(query) && (query[i] >= 'a' && query[i] <= 'z' || query[i] >= 'A' && query[i] <= 'Z') {
+		if query[i] >= 'a' {
+			upper = false
+		}
 		i++
+	}
+	if upper {
+		return query[:i]
 	}
 	return strings.ToUpper(query[:i])
 }
 
+// inUnrecorded reports whether ctx is inside an operation whose span is not
+// recorded (a no-op tracer, or sampled out): its children are not made.
+func inUnrecorded(ctx context.Context) bool {
+	st := opFrom(ctx)
+	return st != nil && !st.recording
+}
+
 // BeforeQuery starts the statement's span.
 func (h *Hook) BeforeQuery(ctx context.Context, e *viborm.QueryEvent) context.Context {
-	v := verb(e.Query)
-	name := v
-	if name == "" {
-		name = "query"
+	if inUnrecorded(ctx) {
+		return ctx
 	}
-	attrs := make([]attribute.KeyValue, 0, 6)
-	attrs = append(attrs, dbSystem(e.System))
-	if v != "" {
-		attrs = append(attrs, semconv.DBOperationNameKey.String(v))
+	ls := h.labels(labelKey{kind: kindStmt, a: e.System, b: verb(e.Query), c: e.Table, d: e.Model, e: e.Operation}, func() *labelSet {
+		v := verb(e.Query)
+		name := v
+		if name == "" {
+			name = "query"
+		}
+		attrs := []attribute.KeyValue{dbSystem(e.System)}
+		if v != "" {
+			attrs = append(attrs, semconv.DBOperationNameKey.String(v))
+		}
+		if e.Table != "" {
+			name += " " + e.Table
+			attrs = append(attrs, semconv.DBCollectionNameKey.String(e.Table))
+		}
+		if e.Model != "" {
+			attrs = append(attrs, ModelKey.String(e.Model), OperationKey.String(e.Operation))
+		}
+		return newLabelSet(name, attrs...)
+	})
+	ctx, span := h.tracer.Start(ctx, ls.name, clientKind)
+	if span.IsRecording() {
+		span.SetAttributes(ls.attrs...)
+		if h.queryText {
+			span.SetAttributes(semconv.DBQueryTextKey.String(redact.SQL(e.Query)))
+		}
 	}
-	if e.Table != "" {
-		name += " " + e.Table
-		attrs = append(attrs, semconv.DBCollectionNameKey.String(e.Table))
-	}
-	if h.queryText {
-		attrs = append(attrs, semconv.DBQueryTextKey.String(redact.SQL(e.Query)))
-	}
-	if e.Model != "" {
-		attrs = append(attrs, ModelKey.String(e.Model), OperationKey.String(e.Operation))
-	}
-	ctx, _ = h.tracer.Start(ctx, name, trace.WithSpanKind(trace.SpanKindClient), trace.WithTimestamp(e.Start), trace.WithAttributes(attrs...))
 	return ctx
 }
 
 // AfterQuery ends the statement's span and records its duration.
 func (h *Hook) AfterQuery(ctx context.Context, e *viborm.QueryEvent) {
-	span := trace.SpanFromContext(ctx)
-	attrs := make([]attribute.KeyValue, 0, 4)
-	attrs = append(attrs, dbSystem(e.System))
-	if v := verb(e.Query); v != "" {
-		attrs = append(attrs, semconv.DBOperationNameKey.String(v))
-	}
-	if e.Table != "" {
-		attrs = append(attrs, semconv.DBCollectionNameKey.String(e.Table))
-	}
+	var et string
 	if e.Err != nil {
-		et := errorType(e.Err)
-		attrs = append(attrs, semconv.ErrorTypeKey.String(et))
-		span.SetAttributes(semconv.ErrorTypeKey.String(et))
-		span.SetStatus(codes.Error, et)
-	} else if e.Rows >= 0 {
-		span.SetAttributes(RowsAffectedKey.Int64(e.Rows))
+		et = errorType(e.Err)
 	}
-	span.End(trace.WithTimestamp(e.Start.Add(e.Duration)))
-	h.dbDuration.Record(ctx, e.Duration.Seconds(), metric.WithAttributes(attrs...))
+	if !inUnrecorded(ctx) {
+		span := trace.SpanFromContext(ctx)
+		if e.Err != nil {
+			span.SetAttributes(semconv.ErrorTypeKey.String(et))
+			span.SetStatus(codes.Error, et)
+		} else if e.Rows >= 0 {
+			span.SetAttributes(RowsAffectedKey.Int64(e.Rows))
+		}
+		span.End()
+	}
+	v := verb(e.Query)
+	ls := h.labels(labelKey{kind: kindStmtMetric, a: e.System, b: v, c: e.Table, d: et}, func() *labelSet {
+		attrs := []attribute.KeyValue{dbSystem(e.System)}
+		if v != "" {
+			attrs = append(attrs, semconv.DBOperationNameKey.String(v))
+		}
+		if e.Table != "" {
+			attrs = append(attrs, semconv.DBCollectionNameKey.String(e.Table))
+		}
+		return newLabelSet("", withError(attrs, et)...)
+	})
+	h.dbDuration.Record(ctx, e.Duration.Seconds(), ls.rec...)
 }
 
 // OnStep reports a cache step: it is a cache.Options.OnStep.
@@ -318,46 +436,70 @@ func (h *Hook) OnStep(ctx context.Context, s cache.Step) {
 	if st != nil { // the ORM knows, even for a custom key
 		model, op = st.model, st.op
 	}
-	switch s.Kind {
-	case cache.StepRead:
-		if st != nil {
-			st.outcome = s.Outcome
-			st.span.SetAttributes(CacheOutcomeKey.String(s.Outcome.String()))
-		}
-		h.reads.Add(ctx, 1, metric.WithAttributes(ModelKey.String(model), OperationKey.String(op), CacheOutcomeKey.String(s.Outcome.String())))
-		return
-	case cache.StepFill, cache.StepRefresh:
-		if s.Queued {
-			h.queued.Add(ctx, 1, metric.WithAttributes(CacheStepKey.String(s.Kind.String())))
-			return
-		}
-		if s.Err != nil {
-			h.failed.Add(ctx, 1, metric.WithAttributes(CacheStepKey.String(s.Kind.String()), semconv.ErrorTypeKey.String(errorType(s.Err))))
-		}
-	}
-	mattrs := make([]attribute.KeyValue, 0, 4)
-	mattrs = append(mattrs, CacheStepKey.String(s.Kind.String()), CacheDriverKey.String(s.Driver))
-	sattrs := make([]attribute.KeyValue, 0, 4)
-	sattrs = append(sattrs, CacheDriverKey.String(s.Driver))
-	if model != "" {
-		sattrs = append(sattrs, ModelKey.String(model), OperationKey.String(op))
-	}
-	if s.Kind == cache.StepLookup {
-		mattrs = append(mattrs, CacheOutcomeKey.String(s.Outcome.String()))
-		sattrs = append(sattrs, CacheOutcomeKey.String(s.Outcome.String()))
-	}
 	var et string
 	if s.Err != nil {
 		et = errorType(s.Err)
-		mattrs = append(mattrs, semconv.ErrorTypeKey.String(et))
-		sattrs = append(sattrs, semconv.ErrorTypeKey.String(et))
 	}
-	_, span := h.tracer.Start(ctx, "viborm.cache."+s.Kind.String(), trace.WithTimestamp(s.Start), trace.WithAttributes(sattrs...))
-	if s.Err != nil {
-		span.SetStatus(codes.Error, et)
+	step := s.Kind.String()
+	switch s.Kind {
+	case cache.StepRead:
+		outcome := s.Outcome.String()
+		if st != nil {
+			st.outcome = s.Outcome
+			if st.recording {
+				st.span.SetAttributes(CacheOutcomeKey.String(outcome))
+			}
+		}
+		ls := h.labels(labelKey{kind: kindRead, a: model, b: op, c: outcome}, func() *labelSet {
+			return newLabelSet("", ModelKey.String(model), OperationKey.String(op), CacheOutcomeKey.String(outcome))
+		})
+		h.reads.Add(ctx, 1, ls.add...)
+		return
+	case cache.StepFill, cache.StepRefresh:
+		if s.Queued || s.Err != nil {
+			ls := h.labels(labelKey{kind: kindBackground, a: step, b: et}, func() *labelSet {
+				return newLabelSet("", withError([]attribute.KeyValue{CacheStepKey.String(step)}, et)...)
+			})
+			if s.Queued {
+				h.queued.Add(ctx, 1, ls.add...)
+				return
+			}
+			h.failed.Add(ctx, 1, ls.add...)
+		}
 	}
-	span.End(trace.WithTimestamp(s.Start.Add(s.Duration)))
-	h.stepDuration.Record(ctx, s.Duration.Seconds(), metric.WithAttributes(mattrs...))
+	var outcome string
+	if s.Kind == cache.StepLookup {
+		outcome = s.Outcome.String()
+	}
+	if st == nil || st.recording {
+		ls := h.labels(labelKey{kind: kindStep, a: step, b: s.Driver, c: model, d: op, e: outcome}, func() *labelSet {
+			attrs := []attribute.KeyValue{CacheDriverKey.String(s.Driver)}
+			if model != "" {
+				attrs = append(attrs, ModelKey.String(model), OperationKey.String(op))
+			}
+			if outcome != "" {
+				attrs = append(attrs, CacheOutcomeKey.String(outcome))
+			}
+			return newLabelSet("viborm.cache."+step, attrs...)
+		})
+		_, span := h.tracer.Start(ctx, ls.name, trace.WithTimestamp(s.Start))
+		if span.IsRecording() {
+			span.SetAttributes(ls.attrs...)
+			if s.Err != nil {
+				span.SetAttributes(semconv.ErrorTypeKey.String(et))
+				span.SetStatus(codes.Error, et)
+			}
+			span.End(trace.WithTimestamp(s.Start.Add(s.Duration)))
+		}
+	}
+	ls := h.labels(labelKey{kind: kindStepMetric, a: step, b: s.Driver, c: outcome, d: et}, func() *labelSet {
+		attrs := []attribute.KeyValue{CacheStepKey.String(step), CacheDriverKey.String(s.Driver)}
+		if outcome != "" {
+			attrs = append(attrs, CacheOutcomeKey.String(outcome))
+		}
+		return newLabelSet("", withError(attrs, et)...)
+	})
+	h.stepDuration.Record(ctx, s.Duration.Seconds(), ls.rec...)
 }
 
 // OnBreakerChange counts a state change of the cache's circuit breaker: it
@@ -385,4 +527,3 @@ func errorType(err error) string {
 	}
 	return semconv.ErrorType(err).Value.AsString()
 }
-

@@ -54,9 +54,11 @@ func TestMemorycacheWithByteBound(t *testing.T) {
 // mapDriver is a simple correct driver: a map under a mutex, with a clock.
 // It serializes nothing and implements every optional interface.
 type mapDriver struct {
-	now func() time.Time
-	mu  sync.Mutex
-	m   map[string]mapItem
+	now    func() time.Time
+	mu     sync.Mutex
+	m      map[string]mapItem
+	leases map[string]mapItem // the token in Value
+	seq    int
 }
 
 type mapItem struct {
@@ -65,7 +67,7 @@ type mapItem struct {
 }
 
 func newMapDriver(now func() time.Time) *mapDriver {
-	return &mapDriver{now: now, m: make(map[string]mapItem)}
+	return &mapDriver{now: now, m: make(map[string]mapItem), leases: make(map[string]mapItem)}
 }
 
 func (d *mapDriver) Name() string { return "map" }
@@ -127,6 +129,51 @@ func (d *mapDriver) Delete(ctx context.Context, keys []string) error {
 	defer d.mu.Unlock()
 	for _, k := range keys {
 		delete(d.m, k)
+		delete(d.leases, k)
+	}
+	return nil
+}
+
+func (d *mapDriver) Lease(ctx context.Context, key string, ttl time.Duration) (string, cache.Entry, bool, error) {
+	if err := ctx.Err(); err != nil {
+		return "", cache.Entry{}, false, err
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	var e cache.Entry
+	it, ok := d.m[key]
+	if ok = ok && d.now().Before(it.expires); ok {
+		e = it.e
+	}
+	if l, held := d.leases[key]; held && d.now().Before(l.expires) {
+		return "", e, ok, nil
+	}
+	d.seq++
+	tok := fmt.Sprint("token-", d.seq)
+	d.leases[key] = mapItem{e: cache.Entry{Value: tok}, expires: d.now().Add(ttl)}
+	return tok, e, ok, nil
+}
+
+func (d *mapDriver) SetLeased(ctx context.Context, key, tok string, ttl time.Duration, e cache.Entry) (bool, error) {
+	if err := ctx.Err(); err != nil {
+		return false, err
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	l, held := d.leases[key]
+	if !held || l.e.Value != tok || !d.now().Before(l.expires) {
+		return false, nil
+	}
+	delete(d.leases, key)
+	d.m[key] = mapItem{e: e, expires: d.now().Add(ttl)}
+	return true, nil
+}
+
+func (d *mapDriver) Release(ctx context.Context, key, tok string) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if l, held := d.leases[key]; held && l.e.Value == tok {
+		delete(d.leases, key)
 	}
 	return nil
 }
@@ -144,6 +191,11 @@ func (d *mapDriver) clearMatching(ctx context.Context, match func(string) bool) 
 	for k := range d.m {
 		if match(k) {
 			delete(d.m, k)
+		}
+	}
+	for k := range d.leases {
+		if match(k) {
+			delete(d.leases, k)
 		}
 	}
 	return nil
@@ -319,6 +371,39 @@ func (d getManyDisagrees) GetMany(ctx context.Context, keys []string) (map[strin
 	return out, err
 }
 
+// deleteKeepsLeases deletes entries but not their leases.
+type deleteKeepsLeases struct{ *mapDriver }
+
+func (d deleteKeepsLeases) Delete(ctx context.Context, keys []string) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, k := range keys {
+		delete(d.m, k)
+	}
+	return nil
+}
+
+// clearKeepsLeases clears entries but not their leases.
+type clearKeepsLeases struct{ *mapDriver }
+
+func (d clearKeepsLeases) Clear(ctx context.Context, prefix string) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for k := range d.m {
+		if strings.HasPrefix(k, prefix) {
+			delete(d.m, k)
+		}
+	}
+	return nil
+}
+
+// setLeasedIgnoresToken stores whatever the token.
+type setLeasedIgnoresToken struct{ *mapDriver }
+
+func (d setLeasedIgnoresToken) SetLeased(ctx context.Context, key, _ string, ttl time.Duration, e cache.Entry) (bool, error) {
+	return true, d.Set(ctx, key, ttl, e)
+}
+
 type emptyName struct{ *mapDriver }
 
 func (emptyName) Name() string { return "" }
@@ -356,6 +441,12 @@ func TestBrokenDriversAreCaught(t *testing.T) {
 			"GetMany", "must agree with calling Get"},
 		{"empty name", func(d *mapDriver) cache.Driver { return emptyName{d} },
 			"Name", "Name returns a short constant name"},
+		{"Delete keeps leases", func(d *mapDriver) cache.Driver { return deleteKeepsLeases{d} },
+			"LeaseVoidedByDelete", "Delete voids the leases of its keys"},
+		{"Clear keeps leases", func(d *mapDriver) cache.Driver { return clearKeepsLeases{d} },
+			"LeaseVoidedByClear", "Clear voids the leases of every key starting with its prefix"},
+		{"SetLeased ignores the token", func(d *mapDriver) cache.Driver { return setLeasedIgnoresToken{d} },
+			"LeaseSetLeased", "SetLeased stores e under key if and only if token is key's lease"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -406,14 +497,15 @@ func violations(err error) []*cachetest.Error {
 // interface are skipped, and only those, when the driver does not implement
 // it; and that a driver implementing every interface skips nothing.
 func TestRunSkipsMissingCapabilities(t *testing.T) {
-	type plain struct{ cache.Driver } // hides Adder, BatchGetter and Closer
+	type plain struct{ cache.Driver } // hides Adder, BatchGetter, Leaser and Closer
 	for _, tc := range []struct {
 		name string
 		wrap func(*mapDriver) cache.Driver
 		want []string // the checks skipped
 	}{
 		{"plain", func(d *mapDriver) cache.Driver { return plain{d} },
-			[]string{"AddAfterExpiry", "AddExclusive", "AddPresent", "GetMany"}},
+			[]string{"AddAfterExpiry", "AddExclusive", "AddPresent", "GetMany", "LeaseExclusive", "LeaseExpiry",
+				"LeaseRelease", "LeaseSetLeased", "LeaseVoidedByClear", "LeaseVoidedByDelete"}},
 		{"full", func(d *mapDriver) cache.Driver { return d }, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

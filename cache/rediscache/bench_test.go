@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -216,6 +217,39 @@ func BenchmarkClear1000Among1M(b *testing.B) {
 			}
 			if n, _ := client.DBSize(ctx).Result(); n < unrelated {
 				b.Fatalf("DBSIZE = %d: unrelated keys were removed", n)
+			}
+		})
+	}
+}
+
+var missSeq atomic.Int64
+
+// BenchmarkMissFill is a miss and its fill (Inline, so the write is in the
+// measurement), with and without the cross-process fence: GET, then the
+// lease script, the loader, and the fenced write; or GET, the loader and a
+// plain indexed write.
+func BenchmarkMissFill(b *testing.B) {
+	client := redis.NewClient(&redis.Options{Addr: singleAddr(b), PoolSize: 64, ContextTimeoutEnabled: true})
+	b.Cleanup(func() { client.Close() })
+	d := newDriver(b, client, nil)
+	for _, tc := range []struct {
+		name string
+		off  bool
+	}{{"leases", false}, {"noLeases", true}} {
+		b.Run(tc.name, func(b *testing.B) {
+			c, err := cache.New(d, &cache.Options{WaitUntil: cache.Inline, Logger: slog.New(slog.DiscardHandler), DisableLeases: tc.off})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer c.Close()
+			ctx := context.Background()
+			b.ReportAllocs()
+			for b.Loop() {
+				// A key no run has used: every read misses.
+				k := fmt.Sprintf("user:findUnique:%s%d", tc.name, missSeq.Add(1))
+				if _, err := cache.Load(ctx, c, k, cache.Policy{TTL: time.Minute}, loadOne); err != nil {
+					b.Fatal(err)
+				}
 			}
 		})
 	}

@@ -10,12 +10,10 @@ import (
 	"github.com/viborm/viborm-go/cache/internal/redisindex"
 )
 
-// Aliases of the layout shared with the rueidis driver (package
-// cache/internal/redisindex), which documents them.
-const (
-	registryGrace = redisindex.RegistryGrace
-	clearBatch    = redisindex.ClearBatch
-)
+// clearBatch is how many keys one run of the clear script, one SCAN step or
+// one DEL handles (shared with the rueidis driver through package
+// cache/internal/redisindex, which holds the index's layout and scripts).
+const clearBatch = redisindex.ClearBatch
 
 // setScript and clearScript are redisindex.SetScript and ClearScript.
 var (
@@ -48,17 +46,11 @@ func (d *Driver) setIndexed(ctx context.Context, key string, ttl time.Duration, 
 		return true, d.client.Set(ctx, key, data, ttl).Err()
 	}
 	if d.cluster != nil {
-		start := time.Now()
-		if err := d.register(ctx, prefixes, sl, ttl); err != nil {
+		after, err := redisindex.Register(ctx, func(ctx context.Context) error { return d.register(ctx, prefixes, sl, ttl) })
+		if err != nil {
 			return false, err
 		}
-		// The registries must outlive the key: should this Set have been
-		// delayed for a good part of their grace, extend them again after.
-		defer func() {
-			if time.Since(start) > registryGrace/2 {
-				_ = d.register(context.WithoutCancel(ctx), prefixes, sl, ttl)
-			}
-		}()
+		defer after()
 	}
 	nxArg := "0"
 	if nx {
@@ -69,9 +61,9 @@ func (d *Driver) setIndexed(ctx context.Context, key string, ttl time.Duration, 
 }
 
 // register records, before a key is written on a cluster, that slot sl may
-// hold keys under each prefix, for at least ttl plus registryGrace. Entries
-// are never removed (only extended), so a Clear that starts after the key
-// exists always finds its slot.
+// hold keys under each prefix, for at least ttl plus redisindex.RegistryGrace.
+// Entries are never removed (only extended), so a Clear that starts after the
+// key exists always finds its slot.
 func (d *Driver) register(ctx context.Context, prefixes []string, sl int, ttl time.Duration) error {
 	life := redisindex.RegistryLife(ttl)
 	s := strconv.Itoa(sl)

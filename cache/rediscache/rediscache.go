@@ -66,6 +66,7 @@ var (
 	_ cache.BatchGetter    = (*Driver)(nil)
 	_ cache.Closer         = (*Driver)(nil)
 	_ cache.ContextHonorer = (*Driver)(nil)
+	_ cache.Leaser         = (*Driver)(nil)
 )
 
 // New returns a Driver that stores in client. The client may be a
@@ -228,13 +229,21 @@ func (d *Driver) Add(ctx context.Context, key string, storageTTL time.Duration, 
 	return d.setIndexed(ctx, key, storageTTL, data, true)
 }
 
-// Delete removes keys: with DEL on a single node, and one DEL per hash slot,
-// pipelined, on a cluster, so keys of different slots never fail with
-// CROSSSLOT.
+// Delete removes keys and their leases (voiding them; see [cache.Leaser]):
+// with DEL on a single node, and one DEL per hash slot, pipelined, on a
+// cluster, so keys of different slots never fail with CROSSSLOT.
 func (d *Driver) Delete(ctx context.Context, keys []string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	if len(keys) == 0 {
+		return nil
+	}
+	return d.del(ctx, d.layout.WithLeases(keys))
+}
+
+// del removes keys, as they are.
+func (d *Driver) del(ctx context.Context, keys []string) error {
 	if len(keys) == 0 {
 		return nil
 	}
@@ -289,9 +298,24 @@ func (d *Driver) Clear(ctx context.Context, prefix string) error {
 	return d.clearScan(ctx, prefix)
 }
 
-// clearScan removes the keys starting with prefix found by SCAN.
+// clearScan removes the keys starting with prefix found by SCAN, and their
+// leases. Leases go first, all of them: a fill holding one of them that
+// stores before its lease is gone stores before the scan of keys starts,
+// which then finds its key.
 func (d *Driver) clearScan(ctx context.Context, prefix string) error {
-	match := MatchPrefix(prefix)
+	if err := d.scanDelete(ctx, d.layout.LeaseMatch(prefix), func(keys []string) []string {
+		return d.layout.LeasesUnder(keys, prefix)
+	}); err != nil {
+		return err
+	}
+	return d.scanDelete(ctx, MatchPrefix(prefix), func(keys []string) []string {
+		return d.layout.WithLeases(d.layout.Scanned(keys, prefix))
+	})
+}
+
+// scanDelete removes the keys that SCAN MATCH match finds and keep keeps,
+// on every master of a cluster.
+func (d *Driver) scanDelete(ctx context.Context, match string, keep func([]string) []string) error {
 	scan := func(ctx context.Context, c redis.Cmdable) error {
 		var cursor uint64
 		for {
@@ -299,7 +323,7 @@ func (d *Driver) clearScan(ctx context.Context, prefix string) error {
 			if err != nil {
 				return err
 			}
-			if err := d.Delete(ctx, d.layout.Scanned(keys, prefix)); err != nil {
+			if err := d.del(ctx, keep(keys)); err != nil {
 				return err
 			}
 			if next == 0 {

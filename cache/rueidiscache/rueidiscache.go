@@ -63,6 +63,7 @@ var (
 	_ cache.BatchGetter    = (*Driver)(nil)
 	_ cache.Closer         = (*Driver)(nil)
 	_ cache.ContextHonorer = (*Driver)(nil)
+	_ cache.Leaser         = (*Driver)(nil)
 )
 
 // The scripts of the shared index: setScript's Exec sends EVALSHA, and EVAL
@@ -221,17 +222,11 @@ func (d *Driver) set(ctx context.Context, key string, ttl time.Duration, e cache
 		return err == nil, err
 	}
 	if d.layout.Cluster {
-		start := time.Now()
-		if err := d.register(ctx, prefixes, sl, ttl); err != nil {
+		after, err := redisindex.Register(ctx, func(ctx context.Context) error { return d.register(ctx, prefixes, sl, ttl) })
+		if err != nil {
 			return false, err
 		}
-		// The registries must outlive the key: should this Set have been
-		// delayed for a good part of their grace, extend them again after.
-		defer func() {
-			if time.Since(start) > redisindex.RegistryGrace/2 {
-				_ = d.register(context.WithoutCancel(ctx), prefixes, sl, ttl)
-			}
-		}()
+		defer after()
 	}
 	nxArg := "0"
 	if nx {
@@ -268,13 +263,21 @@ func firstError(rs []rueidis.RedisResult) error {
 	return nil
 }
 
-// Delete removes keys: with DEL on a single node, and one DEL per hash slot,
-// pipelined, on a cluster, so keys of different slots never fail with
-// CROSSSLOT.
+// Delete removes keys and their leases (voiding them; see [cache.Leaser]):
+// with DEL on a single node, and one DEL per hash slot, pipelined, on a
+// cluster, so keys of different slots never fail with CROSSSLOT.
 func (d *Driver) Delete(ctx context.Context, keys []string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	if len(keys) == 0 {
+		return nil
+	}
+	return d.del(ctx, d.layout.WithLeases(keys))
+}
+
+// del removes keys, as they are.
+func (d *Driver) del(ctx context.Context, keys []string) error {
 	if len(keys) == 0 {
 		return nil
 	}
@@ -377,10 +380,24 @@ func (d *Driver) runEach(ctx context.Context, sha, src string, keys []string, ar
 	return out
 }
 
-// clearScan removes the keys starting with prefix found by SCAN, on every
-// node of a cluster in parallel.
+// clearScan removes the keys starting with prefix found by SCAN, and their
+// leases, on every node of a cluster in parallel. Leases go first, all of
+// them: a fill holding one of them that stores before its lease is gone
+// stores before the scan of keys starts, which then finds its key.
 func (d *Driver) clearScan(ctx context.Context, prefix string) error {
-	match := redisindex.MatchPrefix(prefix)
+	if err := d.scanDelete(ctx, d.layout.LeaseMatch(prefix), func(keys []string) []string {
+		return d.layout.LeasesUnder(keys, prefix)
+	}); err != nil {
+		return err
+	}
+	return d.scanDelete(ctx, redisindex.MatchPrefix(prefix), func(keys []string) []string {
+		return d.layout.WithLeases(d.layout.Scanned(keys, prefix))
+	})
+}
+
+// scanDelete removes the keys that SCAN MATCH match finds and keep keeps,
+// on every node of a cluster in parallel.
+func (d *Driver) scanDelete(ctx context.Context, match string, keep func([]string) []string) error {
 	scan := func(node rueidis.Client) error {
 		var cursor uint64
 		for {
@@ -388,7 +405,7 @@ func (d *Driver) clearScan(ctx context.Context, prefix string) error {
 			if err != nil {
 				return err
 			}
-			if err := d.Delete(ctx, d.layout.Scanned(se.Elements, prefix)); err != nil {
+			if err := d.del(ctx, keep(se.Elements)); err != nil {
 				return err
 			}
 			if se.Cursor == 0 {

@@ -1,38 +1,115 @@
-// Package dialect describes the SQL dialects the client speaks: quoting,
-// placeholders, capabilities and column types.
+// Package dialect describes the SQL dialects the ORM speaks. A [Dialect] is
+// what the SQL compiler (internal/sqlgen) and the schema's DDL ask about the
+// database: how to quote and bind, which features it has, how to match
+// text, how to store a value, the column type of a field. There is one
+// implementation per database (sqlite.go, postgres.go, mysql.go); no other
+// package compares dialects by name or identity: they ask a method or a
+// [Feature].
 package dialect
 
 import (
-	"strconv"
+	"encoding/json"
+	"time"
 
 	"github.com/viborm/viborm-go/s"
 )
 
-// Dialect is one SQL dialect.
-type Dialect struct {
-	Name      string // "sqlite", "postgres", "mysql"
-	quote     byte
-	dollar    bool // $1 placeholders
-	Returning bool // INSERT … RETURNING
-	ILike     bool // ILIKE for case-insensitive matching
-	NullsSort bool // NULLS FIRST / LAST
-	// NoOffsetWithoutLimit means OFFSET needs a LIMIT; MaxLimit is the one used.
-	MaxLimit string
-}
+// Feature is a capability a dialect may have; see [Dialect.Has].
+type Feature uint32
 
-// The dialects.
-var (
-	// SQLite quotes identifiers with backticks: SQLite reads a double-quoted
-	// identifier that names no column as a string literal, so "slug" in a
-	// query on a table without that column would silently be the text
-	// 'slug'. A backticked name is always an identifier.
-	SQLite   = &Dialect{Name: "sqlite", quote: '`', Returning: true, NullsSort: true, MaxLimit: "-1"}
-	Postgres = &Dialect{Name: "postgres", quote: '"', dollar: true, Returning: true, ILike: true, NullsSort: true}
-	MySQL    = &Dialect{Name: "mysql", quote: '`', MaxLimit: "18446744073709551615"}
+// The features.
+const (
+	// Returning: INSERT … RETURNING returns the written row.
+	Returning Feature = 1 << iota
+	// NullsOrdering: ORDER BY … NULLS FIRST / NULLS LAST. Without it the
+	// compiler emulates them with an "x IS NULL" sort key.
+	NullsOrdering
+	// ForUpdate: SELECT … FOR UPDATE locks the rows it reads. SQLite locks
+	// the database for the transaction instead.
+	ForUpdate
+	// DefaultValues: INSERT INTO t DEFAULT VALUES inserts a row of
+	// defaults (MySQL writes "() VALUES ()").
+	DefaultValues
+	// UpsertAnyKey: the native upsert (ON DUPLICATE KEY UPDATE) fires on any
+	// unique key, not one named key, and cannot return the row.
+	UpsertAnyKey
+	// DecimalText: decimals are stored as exact text; the compiler casts
+	// them to numbers to compare, order, sum and average them.
+	DecimalText
+	// InlineAutoID: an autoincrement id column declares the primary key
+	// itself ("INTEGER PRIMARY KEY AUTOINCREMENT").
+	InlineAutoID
+	// IndexInTable: secondary indexes are declared inside CREATE TABLE
+	// rather than by CREATE INDEX IF NOT EXISTS.
+	IndexInTable
 )
 
-// ByName returns the dialect called name, or nil.
-func ByName(name string) *Dialect {
+// Match is how a dialect matches text with contains, startsWith and
+// endsWith; see [Dialect.Match].
+type Match uint8
+
+// The text matching strategies.
+const (
+	// MatchLike: col LIKE pattern ESCAPE '!', case-sensitive.
+	MatchLike Match = iota + 1
+	// MatchGlob: col GLOB pattern, case-sensitive (SQLite, whose LIKE
+	// ignores ASCII case).
+	MatchGlob
+	// MatchILike: col ILIKE pattern ESCAPE '!', case-insensitive.
+	MatchILike
+	// MatchFoldLike: col LIKE pattern ESCAPE '!', where LIKE itself
+	// ignores case (SQLite, ASCII).
+	MatchFoldLike
+	// MatchLowerLike: LOWER(col) LIKE lower(pattern) ESCAPE '!'.
+	MatchLowerLike
+)
+
+// Dialect is one SQL dialect. Implementations are stateless values, safe
+// for concurrent use.
+type Dialect interface {
+	// Name is "sqlite", "postgres" or "mysql".
+	Name() string
+	// Has reports whether the dialect has feature f.
+	Has(f Feature) bool
+	// AppendIdent appends name quoted as an identifier.
+	AppendIdent(b []byte, name string) []byte
+	// AppendPlaceholder appends the placeholder of the n-th argument
+	// (1-based).
+	AppendPlaceholder(b []byte, n int) []byte
+	// RawSQL returns a raw query written with '?' placeholders in the
+	// dialect's own placeholders, and how many it found; rewritten is false
+	// when the dialect uses '?' itself (the query is returned unchanged and
+	// not counted).
+	RawSQL(q string) (out string, n int, rewritten bool)
+	// Match returns the text matching strategy, case-insensitive or not.
+	Match(insensitive bool) Match
+	// MaxLimit is the LIMIT that means "no limit", for an OFFSET without a
+	// LIMIT; "" when OFFSET may stand alone.
+	MaxLimit() string
+	// IntDiv is the integer division operator for integer columns, "" when
+	// "/" already divides integers.
+	IntDiv() string
+	// Arg converts a canonical value (see internal/schema) into the value
+	// bound for the database driver.
+	Arg(v any) any
+	// ColumnType is the SQL type of a field's column; autoID marks a
+	// single-field autoincrement id.
+	ColumnType(def s.FieldDef, autoID bool) string
+	// TableOptions is appended to CREATE TABLE (…), "" for none.
+	TableOptions() string
+	// ColumnsSQL lists the column names of a table, bound as its one
+	// argument; no rows when the table does not exist.
+	ColumnsSQL() string
+	// AppendUpsert appends the conflict clause of a native upsert on the
+	// unique key made of the columns key, up to the assignments.
+	AppendUpsert(b []byte, key []string) []byte
+	// AppendExisting appends a reference to the existing row's column in
+	// the assignments of the conflict clause.
+	AppendExisting(b []byte, table, col string) []byte
+}
+
+// ByName returns the dialect of a driver name, nil when unknown.
+func ByName(name string) Dialect {
 	switch name {
 	case "sqlite", "sqlite3":
 		return SQLite
@@ -44,8 +121,31 @@ func ByName(name string) *Dialect {
 	return nil
 }
 
-// AppendIdent appends name quoted.
-func (d *Dialect) AppendIdent(b []byte, name string) []byte {
+// The dialects.
+var (
+	SQLite   Dialect = sqlite{base{name: "sqlite", quote: '`', feat: Returning | NullsOrdering | DefaultValues | DecimalText | InlineAutoID, maxLimit: "-1"}}
+	Postgres Dialect = postgres{base{name: "postgres", quote: '"', feat: Returning | NullsOrdering | ForUpdate | DefaultValues}}
+	MySQL    Dialect = mysql{base{name: "mysql", quote: '`', feat: ForUpdate | UpsertAnyKey | IndexInTable, maxLimit: "18446744073709551615"}}
+)
+
+// base holds what the dialects share; each dialect embeds it and overrides
+// what differs.
+type base struct {
+	name     string
+	quote    byte
+	feat     Feature
+	maxLimit string
+}
+
+func (d base) Name() string       { return d.name }
+func (d base) Has(f Feature) bool { return d.feat&f == f }
+func (d base) MaxLimit() string   { return d.maxLimit }
+func (d base) IntDiv() string     { return "" }
+func (d base) TableOptions() string {
+	return ""
+}
+
+func (d base) AppendIdent(b []byte, name string) []byte {
 	b = append(b, d.quote)
 	for i := 0; i < len(name); i++ {
 		if name[i] == d.quote {
@@ -56,131 +156,29 @@ func (d *Dialect) AppendIdent(b []byte, name string) []byte {
 	return append(b, d.quote)
 }
 
-// Quote returns name quoted.
-func (d *Dialect) Quote(name string) string { return string(d.AppendIdent(nil, name)) }
+func (d base) AppendPlaceholder(b []byte, _ int) []byte { return append(b, '?') }
 
-// AppendPlaceholder appends the placeholder of the n-th argument (1-based).
-func (d *Dialect) AppendPlaceholder(b []byte, n int) []byte {
-	if d.dollar {
-		return strconv.AppendInt(append(b, '$'), int64(n), 10)
+func (d base) RawSQL(q string) (string, int, bool) { return q, 0, false }
+
+func (d base) Match(insensitive bool) Match {
+	if insensitive {
+		return MatchLowerLike
 	}
-	return append(b, '?')
+	return MatchLike
 }
 
-// ColumnType returns the column type of a field of kind k. autoID is true for
-// an autoincrement primary key (whose type carries the key on SQLite and
-// MySQL).
-func (d *Dialect) ColumnType(def s.FieldDef, autoID bool) string {
-	switch d.Name {
-	case "sqlite":
-		switch def.Kind {
-		case s.KindInt, s.KindBigInt:
-			if autoID {
-				return "INTEGER PRIMARY KEY AUTOINCREMENT"
-			}
-			return "INTEGER"
-		case s.KindFloat:
-			return "REAL"
-		case s.KindBoolean:
-			return "INTEGER"
-		case s.KindDateTime:
-			return "DATETIME"
-		case s.KindBytes:
-			return "BLOB"
-		default: // string, enum, decimal (exact text), json
-			return "TEXT"
-		}
-	case "postgres":
-		switch def.Kind {
-		case s.KindInt:
-			if autoID {
-				return "SERIAL"
-			}
-			return "INTEGER"
-		case s.KindBigInt:
-			if autoID {
-				return "BIGSERIAL"
-			}
-			return "BIGINT"
-		case s.KindFloat:
-			return "DOUBLE PRECISION"
-		case s.KindDecimal:
-			if def.Precision > 0 {
-				return "NUMERIC(" + strconv.Itoa(def.Precision) + "," + strconv.Itoa(def.Scale) + ")"
-			}
-			return "NUMERIC"
-		case s.KindBoolean:
-			return "BOOLEAN"
-		case s.KindDateTime:
-			return "TIMESTAMPTZ(6)"
-		case s.KindJSON:
-			return "JSONB"
-		case s.KindBytes:
-			return "BYTEA"
-		default:
-			return "TEXT"
-		}
-	default: // mysql
-		switch def.Kind {
-		case s.KindInt:
-			if autoID {
-				return "INT AUTO_INCREMENT"
-			}
-			return "INT"
-		case s.KindBigInt:
-			if autoID {
-				return "BIGINT AUTO_INCREMENT"
-			}
-			return "BIGINT"
-		case s.KindFloat:
-			return "DOUBLE"
-		case s.KindDecimal:
-			p, sc := def.Precision, def.Scale
-			if p == 0 {
-				p, sc = 30, 10
-			}
-			return "DECIMAL(" + strconv.Itoa(p) + "," + strconv.Itoa(sc) + ")"
-		case s.KindBoolean:
-			return "BOOLEAN"
-		case s.KindDateTime:
-			return "DATETIME(6)"
-		case s.KindJSON:
-			return "LONGTEXT"
-		case s.KindBytes:
-			return "LONGBLOB"
-		default:
-			return "VARCHAR(191)"
-		}
+func (d base) Arg(v any) any {
+	switch x := v.(type) {
+	case time.Time:
+		return x.UTC()
+	case json.RawMessage:
+		return string(x)
 	}
+	return v
 }
 
-// ColumnsSQL returns a query that lists the column names of the table named
-// by its one argument, in the current schema or database; no rows means
-// there is no such table.
-func (d *Dialect) ColumnsSQL() string {
-	switch d.Name {
-	case "sqlite":
-		return "SELECT name FROM pragma_table_info(?)"
-	case "postgres":
-		return "SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1"
-	default:
-		return "SELECT column_name FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = ?"
-	}
-}
-
-// UpsertAnyKey reports that the dialect's native upsert (MySQL's ON
-// DUPLICATE KEY UPDATE) fires on a conflict with any unique key, not only the
-// one named, and cannot return the row: the caller must make sure no other
-// key can conflict and read the row back.
-func (d *Dialect) UpsertAnyKey() bool { return d.Name == "mysql" }
-
-// AppendUpsert appends the clause that turns an INSERT into an upsert on
-// the unique key made of the columns key, up to the first assignment:
-// " ON CONFLICT (k) DO UPDATE SET " or " ON DUPLICATE KEY UPDATE ".
-func (d *Dialect) AppendUpsert(b []byte, key []string) []byte {
-	if d.UpsertAnyKey() {
-		return append(b, " ON DUPLICATE KEY UPDATE "...)
-	}
+// AppendUpsert writes the ON CONFLICT clause; MySQL overrides it.
+func (d base) AppendUpsert(b []byte, key []string) []byte {
 	b = append(b, " ON CONFLICT ("...)
 	for i, k := range key {
 		if i > 0 {
@@ -191,21 +189,7 @@ func (d *Dialect) AppendUpsert(b []byte, key []string) []byte {
 	return append(b, ") DO UPDATE SET "...)
 }
 
-// AppendExisting appends a reference to column col of the existing row in
-// an upsert's assignments: qualified by the table where the proposed row
-// is in scope too (ON CONFLICT), bare on MySQL.
-func (d *Dialect) AppendExisting(b []byte, table, col string) []byte {
-	if !d.UpsertAnyKey() {
-		b = append(d.AppendIdent(b, table), '.')
-	}
+func (d base) AppendExisting(b []byte, table, col string) []byte {
+	b = append(d.AppendIdent(b, table), '.')
 	return d.AppendIdent(b, col)
-}
-
-// IntDiv returns the operator of integer division when '/' is not one
-// ("DIV" on MySQL, where '/' gives a decimal), or "".
-func (d *Dialect) IntDiv() string {
-	if d.Name == "mysql" {
-		return "DIV"
-	}
-	return ""
 }

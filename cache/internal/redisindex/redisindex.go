@@ -10,6 +10,7 @@
 package redisindex
 
 import (
+	"context"
 	"strconv"
 	"strings"
 	"time"
@@ -199,3 +200,20 @@ var globEscaper = strings.NewReplacer(`\`, `\\`, `*`, `\*`, `?`, `\?`, `[`, `\[`
 // MatchPrefix returns the SCAN MATCH pattern that matches exactly the keys
 // starting with prefix: prefix with * ? [ ] and \ escaped, then "*".
 func MatchPrefix(prefix string) string { return globEscaper.Replace(prefix) + "*" }
+
+// Register runs register, which records a cluster Set's slot in the
+// registries of its prefixes, before the Set writes its key, and returns a
+// function to defer after the write: should the Set have been delayed for a
+// good part of [RegistryGrace], it extends the registries again, so that
+// they outlive the key.
+func Register(ctx context.Context, register func(context.Context) error) (after func(), err error) {
+	start := time.Now()
+	if err := register(ctx); err != nil {
+		return nil, err
+	}
+	return func() {
+		if time.Since(start) > RegistryGrace/2 {
+			_ = register(context.WithoutCancel(ctx))
+		}
+	}, nil
+}

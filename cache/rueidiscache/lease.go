@@ -1,0 +1,93 @@
+package rueidiscache
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"time"
+
+	"github.com/redis/rueidis"
+
+	"github.com/viborm/viborm-go/cache"
+	"github.com/viborm/viborm-go/cache/internal/redisindex"
+)
+
+// The lease scripts (see package cache/internal/redisindex).
+var (
+	leaseScript     = rueidis.NewLuaScript(redisindex.LeaseScript)
+	setLeasedScript = rueidis.NewLuaScript(redisindex.SetLeasedScript)
+	releaseScript   = rueidis.NewLuaScript(redisindex.ReleaseScript)
+)
+
+// errLeaseReply reports a lease script reply of an unexpected shape.
+var errLeaseReply = errors.New("rueidiscache: unexpected reply of the lease script")
+
+// Lease takes the lease of key for leaseTTL unless another is held (see
+// [cache.Leaser]), and returns the entry stored under key, in one script.
+// The lease is a key of its own beside the data key, in the same hash slot,
+// listed in the prefix indexes like an entry, exactly as package rediscache
+// keeps it. Bytes at key that are not an entry are reported as a miss.
+func (d *Driver) Lease(ctx context.Context, key string, leaseTTL time.Duration) (string, cache.Entry, bool, error) {
+	if err := ctx.Err(); err != nil {
+		return "", cache.Entry{}, false, err
+	}
+	keys, prefixes, sl := d.layout.LeaseKeys(key)
+	if d.layout.Cluster && len(prefixes) > 0 {
+		after, err := redisindex.Register(ctx, func(ctx context.Context) error { return d.register(ctx, prefixes, sl, leaseTTL) })
+		if err != nil {
+			return "", cache.Entry{}, false, err
+		}
+		defer after()
+	}
+	tok := redisindex.NewToken()
+	res, err := leaseScript.Exec(ctx, d.client, keys, []string{tok, strconv.FormatInt(millis(leaseTTL), 10)}).ToArray()
+	if err != nil {
+		return "", cache.Entry{}, false, err
+	}
+	if len(res) != 2 {
+		return "", cache.Entry{}, false, errLeaseReply
+	}
+	if n, err := res[0].AsInt64(); err != nil || n != 1 {
+		tok = ""
+	}
+	b, err := res[1].AsBytes()
+	if err != nil {
+		return tok, cache.Entry{}, false, nil // nil: a miss
+	}
+	e, err := cache.UnmarshalEntry(b)
+	if err != nil {
+		return tok, cache.Entry{}, false, nil
+	}
+	return tok, e, true, nil
+}
+
+// SetLeased stores e under key for storageTTL, with its index entries, if
+// and only if token still holds key's lease, and ends the lease; it reports
+// whether it stored (see [cache.Leaser]).
+func (d *Driver) SetLeased(ctx context.Context, key, token string, storageTTL time.Duration, e cache.Entry) (bool, error) {
+	if err := ctx.Err(); err != nil {
+		return false, err
+	}
+	data, err := cache.MarshalEntry(e, d.codec)
+	if err != nil {
+		return false, err
+	}
+	keys, prefixes, sl := d.layout.LeaseKeys(key)
+	if d.layout.Cluster && len(prefixes) > 0 {
+		after, err := redisindex.Register(ctx, func(ctx context.Context) error { return d.register(ctx, prefixes, sl, storageTTL) })
+		if err != nil {
+			return false, err
+		}
+		defer after()
+	}
+	n, err := setLeasedScript.Exec(ctx, d.client, keys, []string{rueidis.BinaryString(data), strconv.FormatInt(millis(storageTTL), 10), token}).AsInt64()
+	return n == 1, err
+}
+
+// Release ends key's lease if token still holds it.
+func (d *Driver) Release(ctx context.Context, key, token string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return releaseScript.Exec(ctx, d.client, []string{d.layout.LeaseKey(key)}, []string{token}).Error()
+}

@@ -1,0 +1,104 @@
+package rueidiscache_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/viborm/viborm-go/cache"
+)
+
+// leaseCaches returns n Caches over one rueidis driver of b, each standing
+// for a process, in a namespace of the test's own, cleared when t ends.
+func leaseCaches(t *testing.T, b backend, n int) []*cache.Cache {
+	t.Helper()
+	var r [6]byte
+	rand.Read(r[:])
+	version := "lt" + hex.EncodeToString(r[:])
+	d := newDriver(t, b.client, nil)
+	cs := make([]*cache.Cache, n)
+	for i := range cs {
+		c, err := cache.New(d, &cache.Options{Version: version, LeaseWait: 10 * time.Second, Logger: slog.New(slog.DiscardHandler)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cs[i] = c
+	}
+	t.Cleanup(func() {
+		for _, c := range cs {
+			c.Close()
+		}
+		if err := d.Clear(context.Background(), cache.Prefix(version)+":"); err != nil {
+			t.Errorf("cleaning up: %v", err)
+		}
+	})
+	return cs
+}
+
+// A fill that began in one process before another invalidated its key, or
+// its model, never lands, on a single node and on a cluster.
+func TestFillBeforeOtherProcessInvalidationNeverLands(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		for _, byModel := range []bool{false, true} {
+			cs := leaseCaches(t, b, 2)
+			a, p := cs[0], cs[1]
+			key := "user:findMany:a"
+			started, gate := make(chan struct{}), make(chan struct{})
+			done := make(chan string)
+			go func() {
+				v, _ := cache.Load(context.Background(), p, key, cache.Policy{}, func(context.Context) (string, error) {
+					close(started) // the lease is taken
+					<-gate
+					return "pre-write rows", nil
+				})
+				done <- v
+			}()
+			<-started
+			var err error
+			if byModel {
+				err = a.InvalidateModel(context.Background(), "user")
+			} else {
+				err = a.Invalidate(context.Background(), key)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			close(gate)
+			<-done
+			p.Close() // waits for its background write
+			if n, err := b.inspect.Exists(context.Background(), a.FullKey(key)).Result(); err != nil || n != 0 {
+				t.Fatalf("by model %v: a fill that began before another process's invalidation landed after it (exists %d, %v)", byModel, n, err)
+			}
+		}
+	})
+}
+
+// Four processes missing one cold key run its loader once.
+func TestColdKeyAcrossProcessesLoadsOnce(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		cs := leaseCaches(t, b, 4)
+		var loads atomic.Int32
+		var wg sync.WaitGroup
+		for _, c := range cs {
+			wg.Go(func() {
+				v, err := cache.Load(context.Background(), c, "user:findUnique:cold", cache.Policy{}, func(context.Context) (string, error) {
+					loads.Add(1)
+					time.Sleep(50 * time.Millisecond) // the query
+					return "rows", nil
+				})
+				if err != nil || v != "rows" {
+					t.Errorf("Load = %q, %v", v, err)
+				}
+			})
+		}
+		wg.Wait()
+		if n := loads.Load(); n != 1 {
+			t.Fatalf("4 processes missing one cold key ran the loader %d times, want 1", n)
+		}
+	})
+}

@@ -1,0 +1,19 @@
+package tiered
+
+import "github.com/viborm/viborm-go/cache"
+
+// Event is what a hooked Driver reports, on its bus goroutine, after it
+// applied a bus event: Kind is "subscribed", "lost" or "invalidate".
+type Event struct {
+	Kind string
+	Inv  Invalidation
+	Err  error
+}
+
+// NewHooked is New with a hook that receives every bus event once applied.
+func NewHooked(l2 cache.Driver, bus Bus, opts *Options, hook func(Event)) (*Driver, error) {
+	return newDriver(l2, bus, opts, func(ev busEvent) { hook(Event{Kind: ev.kind, Inv: ev.inv, Err: ev.err}) })
+}
+
+// ID returns the driver's bus source id.
+func (d *Driver) ID() uint64 { return d.id }

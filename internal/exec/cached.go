@@ -1,0 +1,64 @@
+package exec
+
+import (
+	"context"
+	"errors"
+
+	"github.com/viborm/viborm-go/cache"
+	"github.com/viborm/viborm-go/internal/query"
+	"github.com/viborm/viborm-go/internal/schema"
+)
+
+// errCachedShape rejects a value kept in memory by the cache that is not
+// this read's result: one stored under the same custom key by another
+// operation, model or selection.
+var errCachedShape = errors.New("viborm: the cached value is not the result of this read")
+
+// Load runs the read qu of md on q and scans its result.
+func Load[R any](ctx context.Context, c Conn, q Querier, md *schema.Model, qu *query.Query, orErr bool, spec *Spec[R]) (R, error) {
+	rows, err := c.Query(ctx, q, spec.Compile(c.Dialect(), md, qu))
+	if err != nil {
+		var zero R
+		return zero, err
+	}
+	defer rows.Close()
+	return spec.Scan(md, qu, orErr, rows)
+}
+
+// ReadThrough returns the result of the read q of md from kv under key
+// with pol, loading it on c's querier on a miss. own reports that the
+// result is the caller's; otherwise it is the value the cache keeps in
+// memory, which the caller must copy (spec.Copy) before handing it out.
+//
+// A value found in the cache answers only if it is this read's result: a
+// payload kept in memory must be of the same kind, model and shape
+// (selection, aggregates, groups); bytes from a serializing driver must
+// decode strictly into the result (spec.Decode). Anything else is a miss:
+// the database answers, its result replaces the entry, and the cache logs
+// the failure without the key.
+func ReadThrough[R any](ctx context.Context, c Conn, kv *cache.Cache, key string, pol cache.Policy, md *schema.Model, q *query.Query, orErr bool, spec *Spec[R]) (v R, own bool, err error) {
+	check := func(p Payload) (Payload, error) {
+		if p.Raw == nil {
+			if p.Kind != spec.Kind || p.MD != md || !query.SameShape(p.Q, q) {
+				return Payload{}, errCachedShape
+			}
+			return p, nil
+		}
+		v, err := spec.Decode(md, q, p.Raw)
+		if err != nil {
+			return Payload{}, err
+		}
+		return Payload{Kind: spec.Kind, MD: md, Q: q, V: v, Own: true}, nil
+	}
+	p, err := cache.LoadChecked(ctx, kv, key, pol, func(ctx context.Context) (Payload, error) {
+		v, err := Load(ctx, c, c.Querier(), md, q, orErr, spec)
+		if err != nil {
+			return Payload{}, err
+		}
+		return Payload{Kind: spec.Kind, MD: md, Q: q, V: v}, nil
+	}, check)
+	if err != nil {
+		return v, false, err
+	}
+	return p.V.(R), p.Own, nil
+}

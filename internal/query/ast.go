@@ -1,0 +1,256 @@
+// Package query is the second stage of the ORM: the normalised query. The
+// root package's argument values (Where, FindMany, Data, …) are validated
+// against a schema.Model and normalised into a [Query] — conditions sorted
+// and flattened, values coerced to their canonical form, selections in
+// model order — so that two arguments meaning the same read give the same
+// Query. [Query.Encode] is the one canonical encoding of a read; cache keys
+// hash it (with the model and operation names). internal/sqlgen compiles a
+// Query into SQL.
+//
+// Validation errors are *verr.Error with code V4001 and the argument path
+// ("where.AND[1].age") in Field.
+package query
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"math"
+	"slices"
+	"time"
+
+	"github.com/viborm/viborm-go/internal/schema"
+)
+
+// Op is a comparison operator.
+type Op uint8
+
+// The operators.
+const (
+	OpEq Op = iota + 1
+	OpNot
+	OpIn
+	OpNotIn
+	OpLt
+	OpLte
+	OpGt
+	OpGte
+	OpContains
+	OpStartsWith
+	OpEndsWith
+	OpIsNull
+	OpNotNull
+)
+
+// ExprKind is the kind of an [Expr].
+type ExprKind uint8
+
+// The expression kinds.
+const (
+	And ExprKind = iota + 1
+	Or
+	Not
+	Cmp
+)
+
+// Expr is a normalised boolean condition: And/Or of Kids (an empty And is
+// true, an empty Or false), Not of Kids[0], or a comparison of a field (or,
+// in a having, of an aggregate of a field) with a canonical value.
+type Expr struct {
+	Kind ExprKind
+	Kids []Expr
+	F    *schema.Field // nil for _count._all in a having
+	Agg  string        // in a having: "count", "avg", "sum", "min", "max"
+	Op   Op
+	V    any // canonical value; []any for OpIn and OpNotIn; the plain string for the text matches
+	CI   bool
+}
+
+// Nulls places NULLs in an ordering; the values are viborm.NullsOrder's.
+type Nulls uint8
+
+// The NULL placements.
+const (
+	NullsDefault Nulls = iota
+	NullsFirst
+	NullsLast
+)
+
+// Order is one sort key: a field, or in a groupBy an aggregate (F nil with
+// Agg "count" for _count._all).
+type Order struct {
+	F     *schema.Field
+	Agg   string
+	Desc  bool
+	Nulls Nulls
+}
+
+// Agg is one aggregate: Fn of F (F nil: count(*)).
+type Agg struct {
+	Fn string // count, avg, sum, min, max
+	F  *schema.Field
+}
+
+// Query is the normalised form of a read's arguments.
+type Query struct {
+	Where   *Expr
+	Order   []Order
+	Take    int
+	HasTake bool
+	Skip    int
+	Sel     []*schema.Field // the fields returned, in model order
+	Aggs    []Agg
+	By      []*schema.Field
+	Having  *Expr
+}
+
+// ---- the canonical encoding ----
+//
+// Every element is tagged and length-prefixed, so the encoding is injective:
+// two queries share an encoding only when they are the same normalised
+// query. Fields are written by name, never by position: two deployments
+// whose schemas order the fields differently never share an entry by
+// accident. The encoding is part of the cache key format: changing it
+// changes every key.
+
+func appendUvarint(b []byte, n uint64) []byte { return binary.AppendUvarint(b, n) }
+
+func appendStr(b []byte, s string) []byte {
+	return append(appendUvarint(b, uint64(len(s))), s...)
+}
+
+func appendValue(b []byte, v any) []byte {
+	switch x := v.(type) {
+	case nil:
+		return append(b, 'z')
+	case bool:
+		if x {
+			return append(b, 't')
+		}
+		return append(b, 'f')
+	case int64:
+		return binary.AppendVarint(append(b, 'i'), x)
+	case float64:
+		return binary.BigEndian.AppendUint64(append(b, 'd'), math.Float64bits(x))
+	case string:
+		return appendStr(append(b, 's'), x)
+	case time.Time:
+		b = binary.AppendVarint(append(b, 'T'), x.Unix())
+		return appendUvarint(b, uint64(x.Nanosecond()))
+	case json.RawMessage:
+		return appendStr(append(b, 'j'), string(x))
+	case []byte:
+		return appendStr(append(b, 'b'), string(x))
+	case []any:
+		b = appendUvarint(append(b, 'l'), uint64(len(x)))
+		for _, e := range x {
+			b = appendValue(b, e)
+		}
+		return b
+	}
+	panic("viborm: unexpected canonical value")
+}
+
+// appendField writes the name of f, "" for none.
+func appendField(b []byte, f *schema.Field) []byte {
+	if f == nil {
+		return appendStr(b, "")
+	}
+	return appendStr(b, f.Name)
+}
+
+func flag(x bool) byte {
+	if x {
+		return 1
+	}
+	return 0
+}
+
+func appendExpr(b []byte, e *Expr) []byte {
+	if e == nil {
+		return append(b, '-')
+	}
+	switch e.Kind {
+	case And, Or, Not:
+		b = append(b, "AON"[e.Kind-And])
+		b = appendUvarint(b, uint64(len(e.Kids)))
+		for i := range e.Kids {
+			b = appendExpr(b, &e.Kids[i])
+		}
+		return b
+	}
+	b = append(b, 'C')
+	if e.Agg != "" {
+		b = appendStr(append(b, 'g'), e.Agg)
+	}
+	b = appendField(b, e.F)
+	b = append(b, byte(e.Op), flag(e.CI))
+	return appendValue(b, e.V)
+}
+
+// Encode appends the canonical encoding of q to b.
+func (q *Query) Encode(b []byte) []byte {
+	b = appendExpr(append(b, 'W'), q.Where)
+	if len(q.Order) > 0 {
+		b = appendUvarint(append(b, 'O'), uint64(len(q.Order)))
+		for _, o := range q.Order {
+			b = appendField(appendStr(b, o.Agg), o.F)
+			b = append(b, flag(o.Desc), byte(o.Nulls))
+		}
+	}
+	if q.HasTake {
+		b = appendUvarint(append(b, 'L'), uint64(q.Take))
+	}
+	if q.Skip > 0 {
+		b = appendUvarint(append(b, 'K'), uint64(q.Skip))
+	}
+	if q.Sel != nil {
+		b = appendUvarint(append(b, 'S'), uint64(len(q.Sel)))
+		for _, f := range q.Sel {
+			b = appendStr(b, f.Name)
+		}
+	}
+	if len(q.Aggs) > 0 {
+		b = appendUvarint(append(b, 'G'), uint64(len(q.Aggs)))
+		for _, a := range q.Aggs {
+			b = appendStr(b, a.Fn)
+			if a.F == nil {
+				b = append(b, 0) // _all: no field name is empty
+			} else {
+				b = appendStr(b, a.F.Name)
+			}
+		}
+	}
+	if len(q.By) > 0 {
+		b = appendUvarint(append(b, 'B'), uint64(len(q.By)))
+		for _, f := range q.By {
+			b = appendStr(b, f.Name)
+		}
+	}
+	if q.Having != nil {
+		b = appendExpr(append(b, 'H'), q.Having)
+	}
+	return b
+}
+
+// SameShape reports whether two reads return results of the same shape:
+// the same selected fields, aggregates and group fields, in order.
+func SameShape(a, b *Query) bool {
+	return a == b || a != nil && b != nil && slices.Equal(a.Sel, b.Sel) && slices.Equal(a.Aggs, b.Aggs) && slices.Equal(a.By, b.By)
+}
+
+// PKExpr is the condition "primary key = vals" on md.
+func PKExpr(md *schema.Model, vals []any) *Expr {
+	return KeyExpr(md.PK, vals)
+}
+
+// KeyExpr is the condition "fields = vals", field by field.
+func KeyExpr(fields []*schema.Field, vals []any) *Expr {
+	kids := make([]Expr, len(fields))
+	for i, f := range fields {
+		kids[i] = Expr{Kind: Cmp, F: f, Op: OpEq, V: vals[i]}
+	}
+	if len(kids) == 1 {
+		return &kids[0]
+	}
+	return &Expr{Kind: And, Kids: kids}
+}
