@@ -163,6 +163,7 @@ const (
 	ManyToOneKind RelationKind = iota + 1
 	OneToOneKind
 	OneToManyKind
+	ManyToManyKind
 )
 
 // Action is a referential action of a foreign key.
@@ -186,6 +187,8 @@ type RelationDef struct {
 	References []string // the target fields they reference
 	OnDelete   Action
 	OnUpdate   Action
+	Through    string // many-to-many: the junction table ("" = generated)
+	PairName   string // many-to-many: suffixes the generated junction name (base_name)
 }
 
 // Relation is a relation builder. The target is a model name, resolved when
@@ -213,6 +216,29 @@ func OneToOne(name, target string) *Relation {
 func OneToMany(name, target string) *Relation {
 	return &Relation{def: RelationDef{Name: name, Kind: OneToManyKind, Target: target}}
 }
+
+// ManyToMany declares a many-to-many relation to target through an
+// implicit junction table, created by Push. Its name is VibORM's: the two
+// lowercased model names, sorted and joined by "_" ("post_tag"), with the
+// columns "<model>Id" (lowercased model name) holding each side's id; a
+// self-relation uses "<model>AId" (this side) and "<model>BId" (the
+// target). Declare it on one side or on both: the two sides of a pair share
+// the table. Through sets the table name and Named suffixes the generated
+// one, for a second pair between the same models. Each side's id must be a
+// single field; deleting a row deletes its junction rows (ON DELETE
+// CASCADE).
+func ManyToMany(name, target string) *Relation {
+	return &Relation{def: RelationDef{Name: name, Kind: ManyToManyKind, Target: target}}
+}
+
+// Through sets the junction table of a many-to-many relation. Both sides of
+// a pair, when both declare it, must agree.
+func (r *Relation) Through(table string) *Relation { r.def.Through = table; return r }
+
+// Named names a many-to-many pair: the generated junction table becomes
+// "<base>_<name>" ("post_tag_featured"), so that two pairs between the same
+// models get two tables. Both sides of the pair use the same name.
+func (r *Relation) Named(name string) *Relation { r.def.PairName = name; return r }
 
 // Fields sets the local foreign key fields.
 func (r *Relation) Fields(names ...string) *Relation {

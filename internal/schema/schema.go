@@ -50,6 +50,10 @@ type Relation struct {
 	Target *Model
 	Fields []*Field // local foreign key fields
 	Refs   []*Field // referenced fields of the target
+
+	Model    *Model    // the model that declares the relation
+	Back     *Relation // the relation of Target pointing back (nil: none, or ambiguous)
+	Junction *Junction // the implicit join table of a many-to-many relation; nil otherwise
 }
 
 // Model is the schema of one model, bound to a Go type.
