@@ -50,18 +50,32 @@ func (o Order) NullsLast() Order { o.Nulls = NullsLast; return o }
 type FindMany struct {
 	Where   Where
 	OrderBy []Order
-	Take    *int // nil: no limit; new(20)
+	Take    *int // nil: no limit; new(20); negative: the last rows of the order, in order
 	Skip    int
 	Select  []string // only these fields (others stay zero in structs, absent in Rows)
 	Omit    []string // all fields but these
+	// Cursor starts the page at the row it pins (a unique where, like
+	// FindUnique's), included; Skip: 1 starts after it. A cursor that
+	// matches no row gives an empty page. With a negative Take the page
+	// ends at the cursor. The order is made total by appending the id.
+	Cursor Where
+	// Distinct keeps the first row (in the order) of each combination of
+	// these fields' values.
+	Distinct []string
+	// Include loads relations with the rows (see [Include]); Count counts
+	// to-many relations (see [CountRel]).
+	Include Include
+	Count   CountRel
 }
 
 // FindUnique are the arguments of FindUnique: Where must pin a unique or id
 // field (or all fields of a compound one) with equality.
 type FindUnique struct {
-	Where  Where
-	Select []string
-	Omit   []string
+	Where   Where
+	Select  []string
+	Omit    []string
+	Include Include
+	Count   CountRel
 }
 
 // Count are the arguments of Count.

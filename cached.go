@@ -104,8 +104,10 @@ func (c *Client) Invalidate(ctx context.Context, patterns ...string) error {
 	return nil
 }
 
-// writePatterns returns what a write on md with inv invalidates.
-func (c *Client) writePatterns(md *schema.Model, inv *Invalidate) []string {
+// writePatterns returns what a write with inv invalidates; deps are the
+// dependency tokens of the models it changed (see schema.Model.WriteDeps),
+// whose cached reads auto-invalidation clears.
+func (c *Client) writePatterns(deps []string, inv *Invalidate) []string {
 	if c.cache == nil {
 		return nil
 	}
@@ -122,7 +124,9 @@ func (c *Client) writePatterns(md *schema.Model, inv *Invalidate) []string {
 		}
 	}
 	if auto {
-		keys = append(keys, c.prefix+":"+md.Name+":*")
+		for _, d := range deps {
+			keys = append(keys, c.prefix+":"+d+":*")
+		}
 	}
 	return keys
 }
@@ -143,9 +147,10 @@ func (c *Client) invalidateFailed(err error, closed bool) {
 }
 
 // invalidateAfter schedules patterns after a successful write: now, or at
-// COMMIT inside a transaction.
+// COMMIT inside a transaction. The models the write changed are those its
+// body recorded under ctx (withWriteDeps), or md alone.
 func (ex *executor) invalidateAfter(ctx context.Context, md *schema.Model, inv *Invalidate) {
-	ps := ex.c.writePatterns(md, inv)
+	ps := ex.c.writePatterns(depsOf(ctx, md), inv)
 	if len(ps) == 0 {
 		return
 	}

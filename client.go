@@ -153,6 +153,9 @@ func NewClient(cfg Config) (*Client, error) {
 	if c.rels, err = schema.Resolve(c.models); err != nil {
 		return nil, public(err)
 	}
+	if err = schema.BindRelations(c.rels); err != nil {
+		return nil, public(err)
+	}
 	c.hook = joinHooks(cfg.Hooks)
 	c.ex = executor{c: c, q: c.db}
 	if cfg.CheckSchema {

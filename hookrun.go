@@ -7,14 +7,13 @@ import (
 	"time"
 
 	"github.com/viborm/viborm-go/internal/exec"
-	"github.com/viborm/viborm-go/internal/query"
-	"github.com/viborm/viborm-go/internal/schema"
 	"github.com/viborm/viborm-go/internal/sqlgen"
 )
 
-// This file runs the [Hook]s at the pipeline's four points (see run.go):
-// runRead and runWrite report operations, executor.Query and executor.Exec
-// report statements. Without a hook each costs a nil check.
+// This file holds what runs the [Hook]s at the pipeline's four points (see
+// run.go): runRead and runWrite report operations (beginOp, opRun.end),
+// executor.Query and executor.Exec report statements (queryHooked,
+// execHooked). Without a hook each costs a nil check.
 
 // opKey is the context key under which a running operation's *opRun is
 // found by the statements it runs.
@@ -59,43 +58,21 @@ func rowCount(v any) int64 {
 	return -1
 }
 
-// runRead is the path of every model read (runReadNow), reported to the
-// hooks when there are any.
-func runRead[R any](ctx context.Context, r Reader, m AnyModel, op Op, norm func(*schema.Model) (*query.Query, error), spec *exec.Spec[R]) (R, error) {
-	ex := r.readExecutor()
-	if ex.c.hook == nil {
-		return runReadNow(ctx, r, m, op, norm, spec)
+// writeRows is the number of rows of a write's result: the count of a
+// *Many write, 1 otherwise.
+func writeRows(v any) int64 {
+	if n, ok := v.(int64); ok {
+		return n
 	}
-	ctx, run := ex.beginOp(ctx, m, string(op))
-	v, err := runReadNow(ctx, r, m, op, norm, spec)
-	run.end(rowCount(v), err)
-	return v, err
+	return 1
 }
 
-// hookedWriter is the Writer of a hooked write: its executor carries the
-// operation, for the statements of run, which keep their own context.
-type hookedWriter struct{ ex *executor }
-
-func (w hookedWriter) readExecutor() *executor  { return w.ex }
-func (w hookedWriter) writeExecutor() *executor { return w.ex }
-
-// runWrite is the path of every model write (runWriteNow), reported to the
-// hooks when there are any.
-func runWrite[R any](ctx context.Context, w Writer, m AnyModel, op string, inv *Invalidate, run func(ex *executor, md *schema.Model) (R, error)) (R, error) {
-	ex := w.writeExecutor()
-	if ex.c.hook == nil {
-		return runWriteNow(ctx, w, m, op, inv, run)
-	}
-	ctx, r := ex.beginOp(ctx, m, op)
+// withRun returns a copy of ex carrying the hooked operation r, for the
+// statements of a write, which run with the caller's context.
+func (ex *executor) withRun(r *opRun) *executor {
 	hx := *ex
 	hx.run = r
-	v, err := runWriteNow(ctx, hookedWriter{&hx}, m, op, inv, run)
-	rows := int64(1)
-	if n, ok := any(v).(int64); ok {
-		rows = n
-	}
-	r.end(rows, err)
-	return v, err
+	return &hx
 }
 
 // beginQuery reports the start of a statement. Its hook context is ctx when

@@ -32,8 +32,8 @@ type Hook interface {
 }
 
 // OperationEvent describes one ORM operation (a model read or write), for a
-// [Hook]. Reads are reported once they are normalized, writes from their
-// start; an operation rejected by validation before that is not reported.
+// [Hook]. Every operation is reported from its start, one that fails
+// validation included.
 type OperationEvent struct {
 	// System is the database's dialect: "sqlite", "postgres" or "mysql".
 	System string

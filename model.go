@@ -51,6 +51,7 @@ func (m *ModelDef[T]) meta() *schema.Model {
 	m.once.Do(func() {
 		m.m = schema.Build(m.name, m.opts, reflect.TypeFor[T]())
 		m.rows = exec.RowsRead[T]()
+		exec.RegisterRows[T](m.m)
 	})
 	return m.m
 }
@@ -75,29 +76,29 @@ const (
 
 // FindMany returns the rows matching a.
 func (m *ModelDef[T]) FindMany(ctx context.Context, r Reader, a FindMany) ([]T, error) {
-	return runRead[[]T](ctx, r, m, OpFindMany, func(md *schema.Model) (*query.Query, error) { return normFindMany(md, &a) }, &m.rows)
+	return runRead[[]T](ctx, r, m, OpFindMany, func(md *schema.Model) (*query.Query, error) { return normFindMany(md, relsOf(r), &a) }, &m.rows)
 }
 
 // FindFirst returns the first row matching a, or nil.
 func (m *ModelDef[T]) FindFirst(ctx context.Context, r Reader, a FindMany) (*T, error) {
-	return first(runRead(ctx, r, m, OpFindFirst, func(md *schema.Model) (*query.Query, error) { return normFirst(md, &a) }, &m.rows))
+	return first(runRead(ctx, r, m, OpFindFirst, func(md *schema.Model) (*query.Query, error) { return normFirst(md, relsOf(r), &a) }, &m.rows))
 }
 
 // FindFirstOrErr returns the first row matching a, or an error matching
 // [ErrNotFound]. Its cache key's operation is VibORM's findFirstOrThrow.
 func (m *ModelDef[T]) FindFirstOrErr(ctx context.Context, r Reader, a FindMany) (T, error) {
-	return one(runRead(ctx, r, m, OpFindFirstOrThrow, func(md *schema.Model) (*query.Query, error) { return normFirst(md, &a) }, &m.rows))
+	return one(runRead(ctx, r, m, OpFindFirstOrThrow, func(md *schema.Model) (*query.Query, error) { return normFirst(md, relsOf(r), &a) }, &m.rows))
 }
 
 // FindUnique returns the row selected by a unique or id field, or nil.
 func (m *ModelDef[T]) FindUnique(ctx context.Context, r Reader, a FindUnique) (*T, error) {
-	return first(runRead(ctx, r, m, OpFindUnique, func(md *schema.Model) (*query.Query, error) { return normFindUnique(md, &a) }, &m.rows))
+	return first(runRead(ctx, r, m, OpFindUnique, func(md *schema.Model) (*query.Query, error) { return normFindUnique(md, relsOf(r), &a) }, &m.rows))
 }
 
 // FindUniqueOrErr is FindUnique returning an error matching [ErrNotFound]
 // when there is no row. Its cache key's operation is findUniqueOrThrow.
 func (m *ModelDef[T]) FindUniqueOrErr(ctx context.Context, r Reader, a FindUnique) (T, error) {
-	return one(runRead(ctx, r, m, OpFindUniqueOrThrow, func(md *schema.Model) (*query.Query, error) { return normFindUnique(md, &a) }, &m.rows))
+	return one(runRead(ctx, r, m, OpFindUniqueOrThrow, func(md *schema.Model) (*query.Query, error) { return normFindUnique(md, relsOf(r), &a) }, &m.rows))
 }
 
 // first returns the first of rows, nil when there is none.
@@ -120,24 +121,24 @@ func one[T any](rows []T, err error) (T, error) {
 
 // Count returns the number of rows matching a.
 func (m *ModelDef[T]) Count(ctx context.Context, r Reader, a Count) (int64, error) {
-	return runRead[int64](ctx, r, m, OpCount, func(md *schema.Model) (*query.Query, error) { return normCount(md, &a) }, &exec.CountRead)
+	return runRead[int64](ctx, r, m, OpCount, func(md *schema.Model) (*query.Query, error) { return normCount(md, relsOf(r), &a) }, &exec.CountRead)
 }
 
 // Exist reports whether a row matches where.
 func (m *ModelDef[T]) Exist(ctx context.Context, r Reader, where Where) (bool, error) {
-	return runRead[bool](ctx, r, m, OpExist, func(md *schema.Model) (*query.Query, error) { return normExist(md, where) }, &exec.ExistRead)
+	return runRead[bool](ctx, r, m, OpExist, func(md *schema.Model) (*query.Query, error) { return normExist(md, relsOf(r), where) }, &exec.ExistRead)
 }
 
 // Aggregate computes aggregates over the rows matching a.
 func (m *ModelDef[T]) Aggregate(ctx context.Context, r Reader, a Aggregate) (AggregateResult, error) {
-	res, err := runRead[exec.Aggregates](ctx, r, m, OpAggregate, func(md *schema.Model) (*query.Query, error) { return normAggregate(md, &a) }, &exec.AggregateRead)
+	res, err := runRead[exec.Aggregates](ctx, r, m, OpAggregate, func(md *schema.Model) (*query.Query, error) { return normAggregate(md, relsOf(r), &a) }, &exec.AggregateRead)
 	return AggregateResult(res), err
 }
 
 // GroupBy groups the rows matching a by a.By and computes aggregates per
 // group.
 func (m *ModelDef[T]) GroupBy(ctx context.Context, r Reader, a GroupBy) ([]GroupRow, error) {
-	groups, err := runRead[[]exec.Group](ctx, r, m, OpGroupBy, func(md *schema.Model) (*query.Query, error) { return normGroupBy(md, &a) }, &exec.GroupByRead)
+	groups, err := runRead[[]exec.Group](ctx, r, m, OpGroupBy, func(md *schema.Model) (*query.Query, error) { return normGroupBy(md, relsOf(r), &a) }, &exec.GroupByRead)
 	if err != nil {
 		return nil, err
 	}
@@ -184,8 +185,12 @@ func (m *ModelDef[T]) ReadSQL(c *Client, op Op, args any) (Statement, error) {
 
 // Create inserts a row and returns it as stored.
 func (m *ModelDef[T]) Create(ctx context.Context, w Writer, a Create) (T, error) {
+	ctx, wd := withWriteDeps(ctx)
 	return runWrite(ctx, w, m, "create", a.Cache, func(ex *executor, md *schema.Model) (T, error) {
 		var zero T
+		if hasNested(a.Data) { // nested create / connect: see nested.go
+			return createNested[T](ctx, ex, md, wd, &a)
+		}
 		items, err := normData(md, a.Data, true, exec.Now())
 		if err != nil {
 			return zero, err
@@ -220,16 +225,21 @@ func (m *ModelDef[T]) CreateMany(ctx context.Context, w Writer, a CreateMany) (i
 // Update changes the row selected by a unique where and returns it; it fails
 // with [ErrNotFound] when there is none.
 func (m *ModelDef[T]) Update(ctx context.Context, w Writer, a Update) (T, error) {
+	ctx, wd := withWriteDeps(ctx)
 	return runWrite(ctx, w, m, "update", a.Cache, func(ex *executor, md *schema.Model) (T, error) {
 		var out T
-		wh, err := normUniqueWhere(md, a.Where)
+		wh, err := normUniqueWhere(md, ex.c.rels, a.Where)
 		if err != nil {
 			return out, err
+		}
+		if hasNested(a.Data) { // nested writes: see nested.go
+			return updateNested[T](ctx, ex, md, wd, wh, &a)
 		}
 		items, err := normData(md, a.Data, false, exec.Now())
 		if err != nil {
 			return out, err
 		}
+		wd.tokens = md.WriteDeps(ex.c.rels, schema.WriteUpdate, setFields(items))
 		sel, err := query.Select(md, a.Select, a.Omit)
 		if err != nil {
 			return out, err
@@ -240,8 +250,9 @@ func (m *ModelDef[T]) Update(ctx context.Context, w Writer, a Update) (T, error)
 
 // UpdateMany changes every row matching where and returns how many matched.
 func (m *ModelDef[T]) UpdateMany(ctx context.Context, w Writer, a UpdateMany) (int64, error) {
+	ctx, wd := withWriteDeps(ctx)
 	return runWrite(ctx, w, m, "updateMany", a.Cache, func(ex *executor, md *schema.Model) (int64, error) {
-		wh, err := normWhere(md, a.Where)
+		wh, err := normWhere(md, ex.c.rels, a.Where)
 		if err != nil {
 			return 0, err
 		}
@@ -252,6 +263,7 @@ func (m *ModelDef[T]) UpdateMany(ctx context.Context, w Writer, a UpdateMany) (i
 		if len(items) == 0 {
 			return 0, validationf("data", "nothing to update")
 		}
+		wd.tokens = md.WriteDeps(ex.c.rels, schema.WriteUpdate, setFields(items))
 		return exec.ExecCount(ctx, ex, ex.q, sqlgen.Update(ex.c.d, md, items, wh))
 	})
 }
@@ -271,7 +283,9 @@ func (m *ModelDef[T]) UpdateMany(ctx context.Context, w Writer, a UpdateMany) (i
 // concurrency they can fail with [ErrUniqueViolation] or [ErrSerialization]
 // and may be retried.
 func (m *ModelDef[T]) Upsert(ctx context.Context, w Writer, a Upsert) (T, error) {
+	ctx, wd := withWriteDeps(ctx)
 	return runWrite(ctx, w, m, "upsert", a.Cache, func(ex *executor, md *schema.Model) (T, error) {
+		wd.tokens = md.WriteDeps(ex.c.rels, schema.WriteUpdate, nil)
 		return upsert[T](ctx, ex, md, &a)
 	})
 }
@@ -279,9 +293,11 @@ func (m *ModelDef[T]) Upsert(ctx context.Context, w Writer, a Upsert) (T, error)
 // Delete removes the row selected by a unique where and returns it; it fails
 // with [ErrNotFound] when there is none.
 func (m *ModelDef[T]) Delete(ctx context.Context, w Writer, a Delete) (T, error) {
+	ctx, wd := withWriteDeps(ctx)
 	return runWrite(ctx, w, m, "delete", a.Cache, func(ex *executor, md *schema.Model) (T, error) {
 		var out T
-		wh, err := normUniqueWhere(md, a.Where)
+		wd.tokens = md.WriteDeps(ex.c.rels, schema.WriteDelete, nil)
+		wh, err := normUniqueWhere(md, ex.c.rels, a.Where)
 		if err != nil {
 			return out, err
 		}
@@ -295,8 +311,10 @@ func (m *ModelDef[T]) Delete(ctx context.Context, w Writer, a Delete) (T, error)
 
 // DeleteMany removes every row matching where and returns how many.
 func (m *ModelDef[T]) DeleteMany(ctx context.Context, w Writer, a DeleteMany) (int64, error) {
+	ctx, wd := withWriteDeps(ctx)
 	return runWrite(ctx, w, m, "deleteMany", a.Cache, func(ex *executor, md *schema.Model) (int64, error) {
-		wh, err := normWhere(md, a.Where)
+		wd.tokens = md.WriteDeps(ex.c.rels, schema.WriteDelete, nil)
+		wh, err := normWhere(md, ex.c.rels, a.Where)
 		if err != nil {
 			return 0, err
 		}
@@ -307,7 +325,7 @@ func (m *ModelDef[T]) DeleteMany(ctx context.Context, w Writer, a DeleteMany) (i
 // upsert normalises an upsert and runs it (see exec.Upsert).
 func upsert[T any](ctx context.Context, ex *executor, md *schema.Model, a *Upsert) (T, error) {
 	var zero T
-	wh, err := normUniqueWhere(md, a.Where)
+	wh, err := normUniqueWhere(md, ex.c.rels, a.Where)
 	if err != nil {
 		return zero, err
 	}

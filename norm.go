@@ -22,9 +22,15 @@ func condOf(v any) (*query.Cond, bool) {
 		return &x.c, true
 	case Cond:
 		return &x.c, true
+	case RelFilter:
+		return x.cond(), true
 	}
 	return nil, false
 }
+
+// relsOf returns the resolved relations of r's client, for relation
+// filters and includes.
+func relsOf(r Reader) query.Rels { return r.readExecutor().c.rels }
 
 // updateOf reads an UpdateOp inside a Data for internal/query.
 func updateOf(v any) (byte, any, bool) {
@@ -34,13 +40,13 @@ func updateOf(v any) (byte, any, bool) {
 	return 0, nil, false
 }
 
-func normWhere(md *schema.Model, w Where) (*query.Expr, error) {
-	return query.Where(md, w, "where", condOf)
+func normWhere(md *schema.Model, rels query.Rels, w Where) (*query.Expr, error) {
+	return query.WhereRels(md, rels, w, "where", condOf)
 }
 
 // normUniqueWhere normalises the where of a write that must pin one row.
-func normUniqueWhere(md *schema.Model, w Where) (*query.Expr, error) {
-	return query.UniqueWhere(md, w, condOf)
+func normUniqueWhere(md *schema.Model, rels query.Rels, w Where) (*query.Expr, error) {
+	return query.UniqueWhereRels(md, rels, w, condOf)
 }
 
 func normData(md *schema.Model, d Data, create bool, now time.Time) ([]query.Set, error) {
@@ -58,47 +64,56 @@ func sortKeys(os []Order) []query.OrderBy {
 	return out
 }
 
-func normFindMany(md *schema.Model, a *FindMany) (*query.Query, error) {
-	q, err := query.List(md, a.Where, sortKeys(a.OrderBy), a.Take, a.Skip, condOf)
+func normFindMany(md *schema.Model, rels query.Rels, a *FindMany) (*query.Query, error) {
+	q, err := query.Find(md, rels, a.Where, sortKeys(a.OrderBy), a.Take, a.Skip, a.Cursor, a.Distinct, condOf)
 	if err == nil {
 		q.Sel, err = query.Select(md, a.Select, a.Omit)
+	}
+	if err == nil {
+		err = setIncludes(q, md, rels, a.Include, a.Count)
 	}
 	return q, err
 }
 
 // normFirst normalises the arguments of findFirst and findFirstOrThrow:
 // findMany's, limited to one row.
-func normFirst(md *schema.Model, a *FindMany) (*query.Query, error) {
+func normFirst(md *schema.Model, rels query.Rels, a *FindMany) (*query.Query, error) {
 	one := 1
+	if a.Take != nil && *a.Take < 0 {
+		one = -1 // findFirst with a negative take: the last row
+	}
 	a.Take = &one
-	return normFindMany(md, a)
+	return normFindMany(md, rels, a)
 }
 
-func normFindUnique(md *schema.Model, a *FindUnique) (*query.Query, error) {
+func normFindUnique(md *schema.Model, rels query.Rels, a *FindUnique) (*query.Query, error) {
 	q := &query.Query{}
 	var err error
-	if q.Where, err = normUniqueWhere(md, a.Where); err == nil {
+	if q.Where, err = query.UniqueWhereRels(md, rels, a.Where, condOf); err == nil {
 		q.Sel, err = query.Select(md, a.Select, a.Omit)
+	}
+	if err == nil {
+		err = setIncludes(q, md, rels, a.Include, a.Count)
 	}
 	return q, err
 }
 
-func normCount(md *schema.Model, a *Count) (*query.Query, error) {
-	return query.List(md, a.Where, nil, a.Take, a.Skip, condOf)
+func normCount(md *schema.Model, rels query.Rels, a *Count) (*query.Query, error) {
+	return query.ListRels(md, rels, a.Where, nil, a.Take, a.Skip, condOf)
 }
 
 // normExist normalises the argument of exist: a where alone.
-func normExist(md *schema.Model, w Where) (*query.Query, error) {
-	where, err := normWhere(md, w)
+func normExist(md *schema.Model, rels query.Rels, w Where) (*query.Query, error) {
+	where, err := query.WhereRels(md, rels, w, "where", condOf)
 	return &query.Query{Where: where}, err
 }
 
-func normAggregate(md *schema.Model, a *Aggregate) (*query.Query, error) {
-	return query.Aggregate(md, a.Where, sortKeys(a.OrderBy), a.Take, a.Skip,
+func normAggregate(md *schema.Model, rels query.Rels, a *Aggregate) (*query.Query, error) {
+	return query.AggregateRels(md, rels, a.Where, sortKeys(a.OrderBy), a.Take, a.Skip,
 		query.Aggregates{Count: a.Count, Avg: a.Avg, Sum: a.Sum, Min: a.Min, Max: a.Max}, condOf)
 }
 
-func normGroupBy(md *schema.Model, a *GroupBy) (*query.Query, error) {
+func normGroupBy(md *schema.Model, rels query.Rels, a *GroupBy) (*query.Query, error) {
 	var having map[string]map[string]*query.Cond
 	if len(a.Having) > 0 {
 		having = make(map[string]map[string]*query.Cond, len(a.Having))
@@ -110,7 +125,7 @@ func normGroupBy(md *schema.Model, a *GroupBy) (*query.Query, error) {
 			having[k] = conds
 		}
 	}
-	return query.GroupBy(md, a.By, a.Where, sortKeys(a.OrderBy), a.Take, a.Skip,
+	return query.GroupByRels(md, rels, a.By, a.Where, sortKeys(a.OrderBy), a.Take, a.Skip,
 		query.Aggregates{Count: a.Count, Avg: a.Avg, Sum: a.Sum, Min: a.Min, Max: a.Max}, having, condOf)
 }
 
@@ -132,40 +147,40 @@ func normRead(ex *executor, m AnyModel, op Op, args any) (*schema.Model, *query.
 			return bad()
 		}
 		if op == OpFindMany {
-			q, err = normFindMany(md, &a)
+			q, err = normFindMany(md, ex.c.rels, &a)
 		} else {
-			q, err = normFirst(md, &a)
+			q, err = normFirst(md, ex.c.rels, &a)
 		}
 	case OpFindUnique, OpFindUniqueOrThrow:
 		a, ok := args.(FindUnique)
 		if !ok {
 			return bad()
 		}
-		q, err = normFindUnique(md, &a)
+		q, err = normFindUnique(md, ex.c.rels, &a)
 	case OpCount:
 		a, ok := args.(Count)
 		if !ok {
 			return bad()
 		}
-		q, err = normCount(md, &a)
+		q, err = normCount(md, ex.c.rels, &a)
 	case OpExist:
 		w, ok := args.(Where)
 		if !ok {
 			return bad()
 		}
-		q, err = normExist(md, w)
+		q, err = normExist(md, ex.c.rels, w)
 	case OpAggregate:
 		a, ok := args.(Aggregate)
 		if !ok {
 			return bad()
 		}
-		q, err = normAggregate(md, &a)
+		q, err = normAggregate(md, ex.c.rels, &a)
 	case OpGroupBy:
 		a, ok := args.(GroupBy)
 		if !ok {
 			return bad()
 		}
-		q, err = normGroupBy(md, &a)
+		q, err = normGroupBy(md, ex.c.rels, &a)
 	default:
 		return nil, nil, &Error{Code: CodeNotCacheable, Model: md.Name, Op: string(op), Message: "not a cacheable operation"}
 	}

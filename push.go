@@ -21,7 +21,8 @@ type PushResult struct {
 }
 
 // Push creates the schema's tables, keys, indexes and foreign keys that do
-// not exist yet (CREATE … IF NOT EXISTS). It never alters or drops anything,
+// not exist yet (CREATE … IF NOT EXISTS), and the junction table of each
+// many-to-many pair (see [s.ManyToMany]). It never alters or drops anything,
 // so running it again is harmless. Tables are created in foreign key order.
 // Then it runs [Client.CheckSchema]: a table that existed without a column
 // of its model is reported as an error naming the column.
@@ -32,6 +33,9 @@ func (c *Client) Push(ctx context.Context, opts *PushOptions) (PushResult, error
 	}
 	for _, md := range schema.FKOrder(c.models, c.rels) {
 		res.Statements = append(res.Statements, sqlgen.CreateTable(c.d, md, c.rels[md])...)
+	}
+	for _, j := range schema.Junctions(c.rels) { // after both sides' tables
+		res.Statements = append(res.Statements, sqlgen.CreateJunction(c.d, j)...)
 	}
 	if opts != nil && opts.DryRun {
 		return res, nil
@@ -46,7 +50,8 @@ func (c *Client) Push(ctx context.Context, opts *PushOptions) (PushResult, error
 }
 
 // CheckSchema compares the models with the database: every model's table
-// must exist and have a column for each of its fields. It returns nil when
+// must exist and have a column for each of its fields, and every junction
+// table of a many-to-many pair must exist with its two sides' columns. It returns nil when
 // they match, and otherwise an [*Error] with code [CodeSchema] that names
 // each missing table and column and what to run. [Client.Push] creates
 // missing tables but never alters an existing one, so a column added to a
@@ -77,6 +82,17 @@ func (c *Client) CheckSchema(ctx context.Context) error {
 		miss := sqlgen.Drift(c.d, md, have)
 		if len(miss) > 0 && first == "" {
 			first = md.Name
+		}
+		problems = append(problems, miss...)
+	}
+	for _, j := range schema.Junctions(c.rels) {
+		have, err := c.tableColumns(ctx, j.Table)
+		if err != nil {
+			return c.dbError(err, nil, "checkSchema")
+		}
+		miss := sqlgen.JunctionDrift(j, have)
+		if len(miss) > 0 && first == "" {
+			first = j.Source.Name
 		}
 		problems = append(problems, miss...)
 	}

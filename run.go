@@ -127,9 +127,14 @@ func compileOf(op Op) func(dialect.Dialect, *schema.Model, *query.Query) sqlgen.
 // runRead is the path of every model read: start, normalise (norm), then
 // answer from the cache through a cached handle (see exec.ReadThrough), or
 // from the database.
-func runReadNow[R any](ctx context.Context, r Reader, m AnyModel, op Op, norm func(*schema.Model) (*query.Query, error), spec *exec.Spec[R]) (R, error) {
+func runRead[R any](ctx context.Context, r Reader, m AnyModel, op Op, norm func(*schema.Model) (*query.Query, error), spec *exec.Spec[R]) (res R, rerr error) {
 	var zero R
 	ex := r.readExecutor()
+	if ex.c.hook != nil {
+		var run *opRun
+		ctx, run = ex.beginOp(ctx, m, string(op))
+		defer func() { run.end(rowCount(res), rerr) }()
+	}
 	md, err := ex.start(m)
 	if err != nil {
 		return zero, err
@@ -157,7 +162,11 @@ func runReadNow[R any](ctx context.Context, r Reader, m AnyModel, op Op, norm fu
 		return zero, ex.c.cacheError(err, md, op)
 	}
 	if !own {
-		v = spec.Copy(md, v)
+		if spec.CopyRel != nil && q.HasRel() {
+			v = spec.CopyRel(md, q, v)
+		} else {
+			v = spec.Copy(md, v)
+		}
 	}
 	return v, nil
 }
@@ -195,9 +204,15 @@ func (c *Client) cacheError(err error, md *schema.Model, op Op) error {
 // and executes, in a transaction when it needs one), map the error, and
 // once the write has succeeded invalidate what inv asks for (at COMMIT
 // inside a transaction).
-func runWriteNow[R any](ctx context.Context, w Writer, m AnyModel, op string, inv *Invalidate, run func(ex *executor, md *schema.Model) (R, error)) (R, error) {
+func runWrite[R any](ctx context.Context, w Writer, m AnyModel, op string, inv *Invalidate, run func(ex *executor, md *schema.Model) (R, error)) (res R, rerr error) {
 	var zero R
 	ex := w.writeExecutor()
+	if ex.c.hook != nil {
+		var r *opRun
+		ctx, r = ex.beginOp(ctx, m, op)
+		ex = ex.withRun(r) // run's statements keep the caller's context
+		defer func() { r.end(writeRows(res), rerr) }()
+	}
 	md, err := ex.start(m)
 	if err != nil {
 		return zero, err

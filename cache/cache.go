@@ -27,6 +27,7 @@ type Cache struct {
 	nonblock  bool // call directly, no deadline needed
 	honorsCtx bool // call directly, deadline through the context
 	local     LocalGetter
+	promoter  LocalPromoter
 	adder     Adder
 	leaser    Leaser // nil without leases (or with Options.DisableLeases)
 	leaseTTL  time.Duration
@@ -222,17 +223,25 @@ func New(d Driver, opts *Options) (*Cache, error) {
 	}
 	c.br = br
 	c.adder, _ = d.(Adder)
-	if !o.DisableLeases {
-		c.leaser, _ = d.(Leaser)
+	if l, ok := d.(Leaser); ok && !o.DisableLeases && offersLeases(d) {
+		c.leaser = l
 	}
 	c.leaseTTL, c.leaseWait = o.LeaseTTL.Truncate(time.Millisecond), o.LeaseWait
 	c.local, _ = d.(LocalGetter)
+	c.promoter, _ = d.(LocalPromoter)
 	c.bgCtx, c.bgCancel = context.WithCancel(context.Background())
 	return c, nil
 }
 
 // Driver returns the cache's driver.
 func (c *Cache) Driver() Driver { return c.d }
+
+// SharesChecked reports whether a value that the check of [LoadChecked]
+// returns, for an entry the driver returned serialized, may be kept by the
+// driver in memory and returned to later reads, as a loaded value is (the
+// driver implements [LocalPromoter]). Then that value must not be one the
+// caller will modify: treat it as read-only, or copy it first.
+func (c *Cache) SharesChecked() bool { return c.promoter != nil }
 
 // Version returns [Options.Version].
 func (c *Cache) Version() string { return c.version }
@@ -771,6 +780,12 @@ func Load[T any](ctx context.Context, c *Cache, key string, p Policy, load func(
 // rejects is handled like one that cannot be decoded into T: a miss that
 // load answers and whose result replaces the entry; the failure is logged
 // without the key. A nil check makes LoadChecked Load.
+//
+// When the driver implements [LocalPromoter] ([Cache.SharesChecked]), the
+// value that check returns for a fresh entry the driver returned serialized
+// is handed back to the driver's in-process tier and answers later reads
+// from there, without decoding: like a loaded value, it is then shared by
+// every reader and must be treated as read-only.
 func LoadChecked[T any](ctx context.Context, c *Cache, key string, p Policy, load func(context.Context) (T, error), check func(T) (T, error)) (T, error) {
 	var zero T
 	rp, err := c.resolve(p)
@@ -821,6 +836,11 @@ func LoadChecked[T any](ctx context.Context, c *Cache, key string, p Policy, loa
 				now := c.now()
 				age := now.Sub(e.CreatedAt)
 				if age <= e.TTL {
+					if c.promoter != nil {
+						if _, raw := e.Value.(json.RawMessage); raw {
+							c.promoter.PromoteLocal(full, e, v)
+						}
+					}
 					c.observeRead(ctx, full, OutcomeHit, false, nil, rp, nil)
 					return v, nil
 				}

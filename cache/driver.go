@@ -42,9 +42,10 @@ import (
 //     or "redis".
 //
 // Optional capabilities are separate interfaces discovered by type assertion:
-// [Adder] (set-if-absent), [BatchGetter], [Leaser] (cross-process fences)
-// and [Closer]; [Nonblocking], [ContextHonorer] and [LocalGetter] tell the
-// cache how a driver may be called.
+// [Adder] (set-if-absent), [BatchGetter], [Leaser] (cross-process fences),
+// [LocalPromoter] and [Closer]; [Nonblocking], [ContextHonorer],
+// [LocalGetter] and [LeaseOfferer] tell the cache how a driver may be
+// called.
 type Driver interface {
 	// Name returns the driver's name for logs, such as "redis".
 	Name() string
@@ -154,6 +155,38 @@ type Leaser interface {
 	Release(ctx context.Context, key, token string) error
 }
 
+// LeaseOfferer is implemented by a [Leaser] that can offer leases only in
+// some configurations, such as a driver that wraps another and forwards
+// leases to it when it has them. [Cache] uses a Leaser's leases only when
+// OffersLeases reports true, once, when the cache is made; a Leaser that
+// does not implement LeaseOfferer offers them always. A Leaser that does not
+// offer leases should fail Lease with an error matching
+// [errors.ErrUnsupported].
+type LeaseOfferer interface {
+	OffersLeases() bool
+}
+
+// LocalPromoter is implemented by drivers with a tier in the process's own
+// memory that keeps entries read from a serializing tier in their
+// serialized form (such as the tiered driver, whose L1 holds what Redis
+// returned). When a read's lookup returned an entry e whose Value was
+// [json.RawMessage], and the cache decoded it, and the reader's check passed
+// it, into value, [Cache] calls PromoteLocal(key, e, value) on the reader's
+// goroutine, so that later hits answer value from memory without decoding
+// again.
+//
+// PromoteLocal must never block. It replaces the entry of key in its local
+// tier by one holding value, with the same CreatedAt and TTL and a local
+// lifetime no longer than the replaced one's, if and only if the local tier
+// still holds the very entry e that the read returned (the same bytes, not
+// an equal copy) and no invalidation that may cover key is under way;
+// otherwise it does nothing. From then on Get and GetLocal may return value
+// itself in place of the bytes, as a driver that keeps values in memory
+// does: value is shared by every later reader and is never modified.
+type LocalPromoter interface {
+	PromoteLocal(key string, e Entry, value any)
+}
+
 // GetMany fetches keys from d, in one call when d implements [BatchGetter] and
 // with one Get per key otherwise. A missing key is absent from the result.
 func GetMany(ctx context.Context, d Driver, keys []string) (map[string]Entry, error) {
@@ -176,6 +209,13 @@ func GetMany(ctx context.Context, d Driver, keys []string) (map[string]Entry, er
 func isNonblocking(d Driver) bool {
 	nb, ok := d.(Nonblocking)
 	return ok && nb.Nonblocking()
+}
+
+// offersLeases reports whether a driver that implements [Leaser] offers
+// leases (see [LeaseOfferer]).
+func offersLeases(d Driver) bool {
+	lo, ok := d.(LeaseOfferer)
+	return !ok || lo.OffersLeases()
 }
 
 func honorsContext(d Driver) bool {

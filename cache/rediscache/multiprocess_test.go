@@ -8,11 +8,13 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	mrand "math/rand/v2"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -27,6 +29,7 @@ import (
 	"github.com/viborm/viborm-go/cache"
 	"github.com/viborm/viborm-go/cache/rediscache"
 	"github.com/viborm/viborm-go/cache/rueidiscache"
+	"github.com/viborm/viborm-go/cache/tiered"
 	"github.com/viborm/viborm-go/internal/testenv"
 )
 
@@ -57,6 +60,9 @@ type mpConf struct {
 	Start    time.Time     // stampede: when round 0 starts
 	Rounds   int           // stampede: cold keys, one per round
 	Every    time.Duration // stampede: between rounds
+	Channel  string        // the tiered roles' bus channel
+	TTL      time.Duration // of the readers' cached reads; zero means 2s
+	LogTable string        // when set, the writer logs when each version's invalidation returned
 }
 
 // mpResult is what a child process reports.
@@ -66,7 +72,11 @@ type mpResult struct {
 	MaxLag  int64 `json:"maxLag"`
 	Writes  int64 `json:"writes"`
 	Queries []int `json:"queries"` // stampede: loader runs per round
-	Err     string
+	// With conf.LogTable: of the stale reads, how long after the
+	// invalidation that made them stale had returned each one returned
+	// (nanoseconds): median, 99th percentile and maximum.
+	Window50, Window99, WindowMax int64
+	Err                           string
 }
 
 func randHex(n int) string {
@@ -180,9 +190,12 @@ func mpChild(t *testing.T, role string) {
 }
 
 // mpRole runs role ("writer", "reader" or "stampede", with ":rueidis" to
-// use package rueidiscache's driver instead of this package's).
+// use package rueidiscache's driver instead of this package's, or ":tiered"
+// to put an L1 in front of this package's driver, with a bus on
+// conf.Channel).
 func mpRole(ctx context.Context, role string, conf mpConf, res *mpResult) error {
 	var d cache.Driver
+	role, viaTiered := strings.CutSuffix(role, ":tiered")
 	role, viaRueidis := strings.CutSuffix(role, ":rueidis")
 	if viaRueidis {
 		client, err := rueidis.NewClient(rueidis.ClientOption{InitAddress: []string{conf.Redis}, SelectDB: testDB, DisableCache: true})
@@ -199,6 +212,23 @@ func mpRole(ctx context.Context, role string, conf mpConf, res *mpResult) error 
 		var err error
 		if d, err = rediscache.New(rdb, &rediscache.Options{IndexPrefix: conf.IndexNS}); err != nil {
 			return err
+		}
+		if viaTiered {
+			bus, err := rediscache.NewBus(rdb, &rediscache.BusOptions{Channel: conf.Channel})
+			if err != nil {
+				return err
+			}
+			sig := mpSubscribed{ch: make(chan struct{}), once: new(sync.Once)}
+			td, err := tiered.New(d, bus, &tiered.Options{Logger: slog.New(sig)})
+			if err != nil {
+				return err
+			}
+			select {
+			case <-sig.ch:
+			case <-time.After(30 * time.Second): // a guard, never reached on a working machine
+				return errors.New("the tiered driver's bus did not subscribe")
+			}
+			d = td
 		}
 	}
 	c, err := cache.New(d, &cache.Options{
@@ -252,6 +282,11 @@ func mpWriter(ctx context.Context, c *cache.Cache, db *sql.DB, conf mpConf, res 
 		if err != nil {
 			return fmt.Errorf("invalidation: %w", err)
 		}
+		if conf.LogTable != "" {
+			if _, err := db.ExecContext(ctx, "INSERT INTO "+conf.LogTable+" VALUES ($1, $2)", v, time.Now().UnixNano()); err != nil {
+				return err
+			}
+		}
 		if _, err := db.ExecContext(ctx, "UPDATE "+conf.Table+" SET version = $1 WHERE id = 0", v); err != nil {
 			return err
 		}
@@ -269,8 +304,14 @@ func mpReader(ctx context.Context, c *cache.Cache, db *sql.DB, conf mpConf, res 
 		err := db.QueryRowContext(ctx, "SELECT version FROM "+conf.Table+", pg_sleep($1) WHERE id = 1", conf.QueryMS/1000).Scan(&v)
 		return v, err
 	}
+	ttl := conf.TTL
+	if ttl == 0 {
+		ttl = 2 * time.Second
+	}
 	deadline := time.Now().Add(conf.Duration)
 	var reads, stale, lag atomic.Int64
+	var wmu sync.Mutex
+	var windows []int64
 	var wg sync.WaitGroup
 	errs := make(chan error, conf.Readers)
 	for range conf.Readers {
@@ -281,14 +322,27 @@ func mpReader(ctx context.Context, c *cache.Cache, db *sql.DB, conf mpConf, res 
 					errs <- err
 					return
 				}
-				v, err := cache.Load(ctx, c, mpKeys[mrand.IntN(len(mpKeys))], cache.Policy{TTL: 2 * time.Second}, load)
+				v, err := cache.Load(ctx, c, mpKeys[mrand.IntN(len(mpKeys))], cache.Policy{TTL: ttl}, load)
 				if err != nil {
 					errs <- err
 					return
 				}
+				returned := time.Now().UnixNano()
 				reads.Add(1)
 				if v < p {
 					stale.Add(1)
+					if conf.LogTable != "" {
+						// The invalidation of version v, the one that made
+						// this read stale, had returned at this instant.
+						var at int64
+						if err := db.QueryRowContext(ctx, "SELECT at FROM "+conf.LogTable+" WHERE version = $1", v+1).Scan(&at); err != nil {
+							errs <- err
+							return
+						}
+						wmu.Lock()
+						windows = append(windows, returned-at)
+						wmu.Unlock()
+					}
 					for {
 						l := lag.Load()
 						if p-v <= l || lag.CompareAndSwap(l, p-v) {
@@ -302,6 +356,10 @@ func mpReader(ctx context.Context, c *cache.Cache, db *sql.DB, conf mpConf, res 
 	wg.Wait()
 	close(errs)
 	res.Reads, res.Stale, res.MaxLag = reads.Load(), stale.Load(), lag.Load()
+	if n := len(windows); n > 0 {
+		slices.Sort(windows)
+		res.Window50, res.Window99, res.WindowMax = windows[(n-1)/2], windows[(n-1)*99/100], windows[n-1]
+	}
 	return <-errs
 }
 
@@ -410,5 +468,87 @@ func TestMultiProcessStampedeLoadsOnce(t *testing.T) {
 		if fence && total != conf.Rounds {
 			t.Errorf("with leases, %d processes missing %d cold keys ran %d queries, want %d", len(roles), conf.Rounds, total, conf.Rounds)
 		}
+	}
+}
+
+// mpSubscribed is a slog.Handler that closes ch when a tiered driver logs
+// that its bus is subscribed (its L1 is on).
+type mpSubscribed struct {
+	ch   chan struct{}
+	once *sync.Once
+}
+
+func (h mpSubscribed) Enabled(context.Context, slog.Level) bool { return true }
+func (h mpSubscribed) Handle(_ context.Context, r slog.Record) error {
+	if strings.Contains(r.Message, "in-process tier is on") {
+		h.once.Do(func() { close(h.ch) })
+	}
+	return nil
+}
+func (h mpSubscribed) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h mpSubscribed) WithGroup(string) slog.Handler      { return h }
+
+// TestMultiProcessTieredStaleWindow runs a writer and three reader
+// processes against the shared Redis and PostgreSQL with the fence, the
+// writer and two readers through the two-tier cache (L1 in front of Redis,
+// invalidations on a bus), one reader through Redis alone, reads cached for
+// 30 seconds. The reader of the shared tier alone never reads a version
+// older than the one published after the invalidating write returned; an
+// L1 reader may, only until the bus message reached it: the test reports
+// how long after the invalidation had returned such stale reads still
+// returned, and fails when one came past the bus's health timeout, the
+// bound the bus guarantees.
+func TestMultiProcessTieredStaleWindow(t *testing.T) {
+	if role := os.Getenv(mpRoleEnv); role != "" {
+		mpChild(t, role)
+		return
+	}
+	table := "viborm_mp_tiered_" + randHex(6)
+	conf, db := mpSetup(t, table, "CREATE TABLE %s (id int PRIMARY KEY, version bigint NOT NULL); INSERT INTO "+table+" VALUES (0, 0), (1, 0)")
+	conf.LogTable = table + "_log"
+	if _, err := db.Exec("CREATE TABLE " + conf.LogTable + " (version bigint PRIMARY KEY, at bigint NOT NULL)"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if _, err := db.Exec("DROP TABLE IF EXISTS " + conf.LogTable); err != nil {
+			t.Errorf("dropping %s: %v", conf.LogTable, err)
+		}
+	})
+	conf.Duration = mpDuration(t, 2*time.Second)
+	conf.Readers = 4
+	conf.QueryMS = 2
+	conf.Fence = true
+	conf.TTL = 30 * time.Second
+	conf.Version = "mp" + randHex(6)
+	conf.IndexNS = "viborm-index-mp" + randHex(6) + ":"
+	conf.Channel = "viborm-test:bus:mp" + randHex(6)
+	res := mpRun(t, "TestMultiProcessTieredStaleWindow", conf, []string{"writer:tiered", "reader:tiered", "reader:tiered", "reader"})
+	mpCleanup(t, conf)
+	if res[0].Writes == 0 {
+		t.Fatal("the writer wrote nothing")
+	}
+	var l1Reads, l1Stale int64
+	var w50, w99, wmax int64
+	for _, r := range res[1:3] {
+		l1Reads += r.Reads
+		l1Stale += r.Stale
+		w50, w99, wmax = max(w50, r.Window50), max(w99, r.Window99), max(wmax, r.WindowMax)
+	}
+	shared := res[3]
+	t.Logf("%d writes; shared tier: %d cached reads, %d stale; L1: %d cached reads in 2 processes, %d stale (%.2f%%), "+
+		"returned after the invalidation had: p50 %v, p99 %v, max %v (worst process)",
+		res[0].Writes, shared.Reads, shared.Stale, l1Reads, l1Stale, 100*float64(l1Stale)/float64(max(l1Reads, 1)),
+		time.Duration(w50), time.Duration(w99), time.Duration(wmax))
+	if shared.Reads == 0 || l1Reads == 0 {
+		t.Fatalf("no load ran (%d shared-tier reads, %d L1 reads)", shared.Reads, l1Reads)
+	}
+	if shared.Stale > 0 {
+		t.Errorf("the shared tier alone served %d of %d cached reads older than the version published after the invalidating write", shared.Stale, shared.Reads)
+	}
+	// Messages and PING replies share the subscription's connection, in
+	// order: a message later than the health timeout makes the bus lost,
+	// and L1 off, so no stale L1 read may come later than that.
+	if time.Duration(wmax) >= rediscache.DefaultBusHealthTimeout {
+		t.Errorf("an L1 served a value %v after its invalidation had returned, past the bus's health timeout %v", time.Duration(wmax), rediscache.DefaultBusHealthTimeout)
 	}
 }

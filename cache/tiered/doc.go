@@ -4,8 +4,9 @@
 // coherent across instances by an invalidation [Bus].
 //
 // It is opt-in, for deployments that run several instances against one
-// Redis and want hits that cost what an in-memory hit costs (no round trip,
-// and no decoding for values this instance stored). Every instance that
+// Redis and want hits that cost what an in-memory hit costs: no round trip,
+// and no decoding, whether this instance stored the value or read it from
+// L2 (see Promotion below). Every instance that
 // writes to the shared keyspace must use it with the same bus: an
 // instance that deletes keys without publishing (a TypeScript VibORM
 // service, a script running DEL) leaves other instances' L1 stale until
@@ -22,6 +23,19 @@
 // L2 read and the copy: a fence sequence number is taken before L2 is read
 // and checked, under the key's lock, before L1 is written, so the
 // invalidation always wins.
+//
+// # Promotion
+//
+// An entry read from L2 arrives serialized ([json.RawMessage]), and L1
+// keeps those bytes. The first read that decodes them hands the decoded
+// value back through the optional [cache.LocalPromoter]
+// ([Driver.PromoteLocal]), and L1 keeps that value in place of the bytes,
+// so later hits return it without decoding, as a hit on a value this
+// instance stored does. The swap happens only if L1 still holds the very
+// bytes that read returned and no invalidation is between moving the fence
+// and deleting from L1; it keeps the L1 lifetime of the bytes it replaces.
+// A promoted value is shared by every later reader, as a value kept by the
+// memory driver is ([cache.Cache.SharesChecked]).
 //
 // L1 holds only fresh entries: an entry stays in L1 no longer than its
 // storage TTL, the rest of its freshness (createdAt + ttl) and
@@ -80,8 +94,18 @@
 //   - Fences: the cache's in-process fence keeps a load that began before an
 //     invalidation from reaching [Driver.Set] after it, which covers both
 //     tiers. L1 adds its own fence against other instances' invalidations
-//     (above). A fence across processes for L2 itself is L2's business; L1
-//     mirrors what L2 held.
+//     (above).
+//   - Leases: when L2 is a [cache.Leaser] (both Redis drivers are), the
+//     Driver forwards its leases ([Driver.Lease], [Driver.SetLeased],
+//     [Driver.Release]; [Driver.OffersLeases] reports it), so the cache
+//     keeps the cross-process fence and the cross-process stampede
+//     protection: a fill that began in any instance before an invalidation
+//     lands neither in L2 nor in any L1 after it, and instances missing one
+//     cold key run its loader once. Lease copies the entry it returns into
+//     L1 as Get does; SetLeased writes as Set does, and fills L1 only when
+//     L2 stored. Over an L2 without leases, OffersLeases is false, the
+//     cache uses none, and the lease methods fail with an error matching
+//     [errors.ErrUnsupported].
 //
 // # Choosing the bus: pub/sub rather than client tracking
 //

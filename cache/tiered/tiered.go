@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/maphash"
@@ -64,6 +65,7 @@ type Options struct {
 type Driver struct {
 	l2     cache.Driver
 	l2Add  cache.Adder
+	l2L    cache.Leaser // nil when L2 has no leases
 	bus    Bus
 	id     uint64
 	maxTTL time.Duration
@@ -86,6 +88,11 @@ type Driver struct {
 	seed    maphash.Seed
 	global  atomic.Uint64
 	stripes [stripeCount]stripe
+	// dropping counts the invalidations between moving the fence and
+	// deleting from L1: a promotion (see PromoteLocal), which replaces an
+	// entry it found in L1, must not run meanwhile, or it could put back
+	// what the deletion just removed.
+	dropping atomic.Int64
 
 	cancel    context.CancelFunc
 	done      chan struct{} // closed when the subscription's goroutine ends
@@ -113,7 +120,13 @@ var (
 	_ cache.Closer         = (*Driver)(nil)
 	_ cache.ContextHonorer = (*Driver)(nil)
 	_ cache.LocalGetter    = (*Driver)(nil)
+	_ cache.LocalPromoter  = (*Driver)(nil)
+	_ cache.Leaser         = (*Driver)(nil)
+	_ cache.LeaseOfferer   = (*Driver)(nil)
 )
+
+// errNoLeases is the error of the lease methods when L2 has none.
+var errNoLeases = fmt.Errorf("tiered: the L2 driver does not implement cache.Leaser: %w", errors.ErrUnsupported)
 
 // New returns a Driver with L2 l2, kept coherent through bus, and starts its
 // subscription to bus on a goroutine that [Driver.Close] stops and waits for.
@@ -176,11 +189,19 @@ func newDriver(l2 cache.Driver, bus Bus, opts *Options, hook func(busEvent)) (*D
 		hookApplied: hook,
 	}
 	d.l2Add, _ = l2.(cache.Adder)
+	if l, ok := l2.(cache.Leaser); ok && offersLeases(l2) {
+		d.l2L = l
+	}
 	d.honors = honorsContext(l2) && honorsContext(bus)
 	ctx, cancel := context.WithCancel(context.Background())
 	d.cancel = cancel
 	go d.subscribe(ctx)
 	return d, nil
+}
+
+func offersLeases(d cache.Driver) bool {
+	lo, ok := d.(cache.LeaseOfferer)
+	return !ok || lo.OffersLeases()
 }
 
 func honorsContext(v any) bool {
@@ -232,6 +253,25 @@ func (d *Driver) fill(t token, key string, ttl time.Duration, e cache.Entry) {
 	s.mu.Unlock()
 }
 
+// remote is what L1 holds in place of the value of an entry read from L2
+// in serialized form: the value as L2 returned it, kept in an interface so
+// that GetLocal hands it out without allocating, and when its L1 lifetime
+// ends, which a promotion (see PromoteLocal) must not extend.
+type remote struct {
+	val   any // a json.RawMessage
+	until time.Time
+}
+
+// fillRead stores e, read from L2, in L1 as fill does, for the rest of its
+// freshness bounded by MaxTTL.
+func (d *Driver) fillRead(t token, key string, e cache.Entry) {
+	ttl := d.l1TTL(0, e)
+	if _, raw := e.Value.(json.RawMessage); raw && ttl > 0 {
+		e.Value = &remote{val: e.Value, until: d.now().Add(ttl)}
+	}
+	d.fill(t, key, ttl, e)
+}
+
 // l1TTL is how long e may stay in L1: no longer than storageTTL (when
 // known), MaxTTL, and the rest of its freshness, since L1 serves only fresh
 // entries (a stale one is read from L2, where another instance may have
@@ -249,6 +289,8 @@ func (d *Driver) l1TTL(storageTTL time.Duration, e cache.Entry) time.Duration {
 
 // bumpKeys moves the fence of keys, then removes them from L1.
 func (d *Driver) bumpKeys(keys []string) {
+	d.dropping.Add(1)
+	defer d.dropping.Add(-1)
 	for _, k := range keys {
 		s := d.stripeOf(k)
 		s.mu.Lock()
@@ -277,6 +319,8 @@ func (d *Driver) bumpAll(f func()) {
 
 // bumpPrefixes moves the global fence, then clears prefixes from L1.
 func (d *Driver) bumpPrefixes(prefixes []string) {
+	d.dropping.Add(1)
+	defer d.dropping.Add(-1)
 	d.bumpAll(nil)
 	if l1 := d.l1.Load(); l1 != nil {
 		for _, p := range prefixes {
@@ -297,7 +341,48 @@ func (d *Driver) GetLocal(key string) (cache.Entry, bool) {
 		return cache.Entry{}, false
 	}
 	e, ok, _ := l1.Get(context.Background(), key)
+	if r, isRemote := e.Value.(*remote); isRemote {
+		e.Value = r.val
+	}
 	return e, ok
+}
+
+// PromoteLocal replaces the serialized value that L1 holds for key, read
+// from L2, by value, its decoded form, so that later hits need no decoding
+// (see [cache.LocalPromoter]). It does so only if L1 still holds the very
+// entry e that a read returned, under the same lifetime, and no
+// invalidation is between moving the fill fence and deleting from L1;
+// otherwise it does nothing. It never blocks on I/O.
+func (d *Driver) PromoteLocal(key string, e cache.Entry, value any) {
+	raw, ok := e.Value.(json.RawMessage)
+	if !ok || len(raw) == 0 {
+		return
+	}
+	s := d.stripeOf(key)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	l1 := d.l1.Load()
+	if l1 == nil || d.dropping.Load() != 0 {
+		return
+	}
+	cur, ok, _ := l1.Get(context.Background(), key)
+	if !ok {
+		return
+	}
+	r, ok := cur.Value.(*remote)
+	if !ok {
+		return
+	}
+	held, _ := r.val.(json.RawMessage)
+	if len(held) != len(raw) || &held[0] != &raw[0] || !cur.CreatedAt.Equal(e.CreatedAt) || cur.TTL != e.TTL {
+		return
+	}
+	ttl := r.until.Sub(d.now())
+	if ttl <= 0 {
+		return
+	}
+	cur.Value = value
+	_ = l1.Set(context.Background(), key, ttl, cur)
 }
 
 // Get returns the entry of key from L1 when L1 holds it fresh, and from L2
@@ -319,7 +404,7 @@ func (d *Driver) Get(ctx context.Context, key string) (cache.Entry, bool, error)
 	if err != nil || !ok {
 		return e, ok, err
 	}
-	d.fill(t, key, d.l1TTL(0, e), e)
+	d.fillRead(t, key, e)
 	return e, true, nil
 }
 
@@ -354,7 +439,7 @@ func (d *Driver) GetMany(ctx context.Context, keys []string) (map[string]cache.E
 	for i, k := range rest {
 		if e, ok := got[k]; ok {
 			out[k] = e
-			d.fill(toks[i], k, d.l1TTL(0, e), e)
+			d.fillRead(toks[i], k, e)
 		}
 	}
 	return out, nil
@@ -376,22 +461,96 @@ func (d *Driver) Set(ctx context.Context, key string, storageTTL time.Duration, 
 	if d.closed.Load() {
 		return cache.ErrClosed
 	}
+	_, err := d.write(key, storageTTL, e, func() (bool, error) {
+		return true, d.l2.Set(ctx, key, storageTTL, e)
+	})
+	return err
+}
+
+// write runs set, a write of e under key to L2, between the steps that keep
+// L1 coherent with it: it voids the fills of key that read L2 before, drops
+// L1's copy of key, and when set stored, fills L1 with e unless an
+// invalidation of key arrived meanwhile.
+func (d *Driver) write(key string, storageTTL time.Duration, e cache.Entry, set func() (bool, error)) (bool, error) {
 	s := d.stripeOf(key)
 	s.mu.Lock()
 	s.seq++ // void fills of key that read L2 before this write
 	t := token{l1: d.l1.Load(), global: d.global.Load(), stripe: s, seq: s.seq}
 	s.mu.Unlock()
-	// The value is being replaced: should this Set's own fill be voided by
-	// a concurrent invalidation, L1 must not keep answering the old one.
+	// The value is being replaced: should this write's own fill be voided
+	// by a concurrent invalidation, L1 must not keep answering the old one.
 	if t.l1 != nil {
 		_ = t.l1.Delete(context.Background(), []string{key})
 	}
-	if err := d.l2.Set(ctx, key, storageTTL, e); err != nil {
+	stored, err := set()
+	if err != nil {
 		// What L2 holds is unknown: L1 must not keep an older value.
 		d.bumpKeys([]string{key})
+		return false, err
+	}
+	if stored {
+		d.fill(t, key, d.l1TTL(storageTTL, e), e)
+	}
+	return stored, nil
+}
+
+// ---- leases ----
+
+// OffersLeases reports whether L2 offers leases (see [cache.Leaser] and
+// [cache.LeaseOfferer]): then the Driver forwards them, and a [cache.Cache]
+// over it keeps the cross-process fence and stampede protection.
+func (d *Driver) OffersLeases() bool { return d.l2L != nil }
+
+// Lease takes key's lease from L2 (see [cache.Leaser]); an entry it returns
+// is copied into L1 as [Driver.Get] copies one. Without leases in L2 it
+// returns an error matching [errors.ErrUnsupported].
+func (d *Driver) Lease(ctx context.Context, key string, leaseTTL time.Duration) (string, cache.Entry, bool, error) {
+	if err := d.check(ctx); err != nil {
+		return "", cache.Entry{}, false, err
+	}
+	if d.l2L == nil {
+		return "", cache.Entry{}, false, errNoLeases
+	}
+	t := d.take(key)
+	tok, e, ok, err := d.l2L.Lease(ctx, key, leaseTTL)
+	if err == nil && ok {
+		d.fillRead(t, key, e)
+	}
+	return tok, e, ok, err
+}
+
+// SetLeased stores e under key in L2 if token is still key's lease there,
+// and then in L1 as [Driver.Set] does.
+func (d *Driver) SetLeased(ctx context.Context, key, token string, storageTTL time.Duration, e cache.Entry) (bool, error) {
+	if err := d.check(ctx); err != nil {
+		return false, err
+	}
+	if d.l2L == nil {
+		return false, errNoLeases
+	}
+	return d.write(key, storageTTL, e, func() (bool, error) {
+		return d.l2L.SetLeased(ctx, key, token, storageTTL, e)
+	})
+}
+
+// Release ends key's lease in L2 if token still holds it.
+func (d *Driver) Release(ctx context.Context, key, token string) error {
+	if err := d.check(ctx); err != nil {
 		return err
 	}
-	d.fill(t, key, d.l1TTL(storageTTL, e), e)
+	if d.l2L == nil {
+		return errNoLeases
+	}
+	return d.l2L.Release(ctx, key, token)
+}
+
+func (d *Driver) check(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if d.closed.Load() {
+		return cache.ErrClosed
+	}
 	return nil
 }
 

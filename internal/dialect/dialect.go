@@ -42,6 +42,10 @@ const (
 	// IndexInTable: secondary indexes are declared inside CREATE TABLE
 	// rather than by CREATE INDEX IF NOT EXISTS.
 	IndexInTable
+	// NullsLargest: with no NULLS FIRST/LAST, NULLs sort as larger than
+	// every value (last ascending, first descending); without it, as
+	// smaller. Cursor pagination needs to know where they are.
+	NullsLargest
 )
 
 // Match is how a dialect matches text with contains, startsWith and
@@ -124,7 +128,7 @@ func ByName(name string) Dialect {
 // The dialects.
 var (
 	SQLite   Dialect = sqlite{base{name: "sqlite", quote: '`', feat: Returning | NullsOrdering | DefaultValues | DecimalText | InlineAutoID, maxLimit: "-1"}}
-	Postgres Dialect = postgres{base{name: "postgres", quote: '"', feat: Returning | NullsOrdering | ForUpdate | DefaultValues}}
+	Postgres Dialect = postgres{base{name: "postgres", quote: '"', feat: Returning | NullsOrdering | ForUpdate | DefaultValues | NullsLargest}}
 	MySQL    Dialect = mysql{base{name: "mysql", quote: '`', feat: ForUpdate | UpsertAnyKey | IndexInTable, maxLimit: "18446744073709551615"}}
 )
 

@@ -16,6 +16,9 @@ var errCachedShape = errors.New("viborm: the cached value is not the result of t
 
 // Load runs the read qu of md on q and scans its result.
 func Load[R any](ctx context.Context, c Conn, q Querier, md *schema.Model, qu *query.Query, orErr bool, spec *Spec[R]) (R, error) {
+	if spec.LoadRel != nil && qu.HasRel() {
+		return spec.LoadRel(ctx, c, q, md, qu, orErr)
+	}
 	rows, err := c.Query(ctx, q, spec.Compile(c.Dialect(), md, qu))
 	if err != nil {
 		var zero R
@@ -48,7 +51,9 @@ func ReadThrough[R any](ctx context.Context, c Conn, kv *cache.Cache, key string
 		if err != nil {
 			return Payload{}, err
 		}
-		return Payload{Kind: spec.Kind, MD: md, Q: q, V: v, Own: true}, nil
+		// A cache that shares checked values keeps this one in memory for
+		// later reads, as it keeps a loaded one: then it is not the caller's.
+		return Payload{Kind: spec.Kind, MD: md, Q: q, V: v, Own: !kv.SharesChecked()}, nil
 	}
 	p, err := cache.LoadChecked(ctx, kv, key, pol, func(ctx context.Context) (Payload, error) {
 		v, err := Load(ctx, c, c.Querier(), md, q, orErr, spec)

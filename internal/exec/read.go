@@ -11,11 +11,13 @@ package exec
 
 import (
 	"bytes"
+	"context"
 	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
 	"strconv"
 
 	"github.com/viborm/viborm-go/internal/dialect"
@@ -41,6 +43,11 @@ type Spec[R any] struct {
 	Decode func(md *schema.Model, q *query.Query, raw []byte) (R, error)
 	// Copy returns a result that shares nothing mutable with v.
 	Copy func(md *schema.Model, v R) R
+	// LoadRel and CopyRel replace the load and the copy of a read with
+	// includes or relation counts (query.Query.HasRel; include.go); nil for
+	// the reads that have none.
+	LoadRel func(ctx context.Context, c Conn, q Querier, md *schema.Model, qu *query.Query, orErr bool) (R, error)
+	CopyRel func(md *schema.Model, q *query.Query, v R) R
 }
 
 // Aggregates is the result of an aggregate: viborm.AggregateResult, which
@@ -69,7 +76,8 @@ func ReadRows[T any](md *schema.Model, rows *sql.Rows, cols []*schema.Field) ([]
 // RowsRead returns the spec of the reads of rows of T. Each call makes new
 // function values: keep the result.
 func RowsRead[T any]() Spec[[]T] {
-	return Spec[[]T]{Kind: Rows, Compile: SelectRows, Scan: scanRows[T], Decode: decodeRows[T], Copy: copyRows[T]}
+	return Spec[[]T]{Kind: Rows, Compile: SelectRows, Scan: scanRows[T], Decode: decodeRows[T], Copy: copyRows[T],
+		LoadRel: loadRel[T], CopyRel: copyRel[T]}
 }
 
 // SelectRows is the statement of a read of rows.
@@ -88,6 +96,9 @@ func scanRows[T any](md *schema.Model, q *query.Query, orErr bool, rows *sql.Row
 // decodeRows reads cached rows whose columns must be exactly the read's
 // selection, in order (see rowcodec.DecodeRows).
 func decodeRows[T any](md *schema.Model, q *query.Query, raw []byte) ([]T, error) {
+	if q.HasRel() {
+		return decodeRel[T](md, q, raw)
+	}
 	return rowcodec.DecodeRows[T](md.Codec, md.SelIdx(q.Sel), raw)
 }
 
@@ -290,6 +301,10 @@ func (p Payload) MarshalJSON() ([]byte, error) {
 	var b []byte
 	switch p.Kind {
 	case Rows:
+		if p.Q.HasRel() {
+			b = appendLevel(b, p.MD, p.Q, reflect.ValueOf(p.V))
+			break
+		}
 		b = rowcodec.AppendRows(b, p.MD.Codec, p.MD.SelIdx(p.Q.Sel), p.V)
 	case Count:
 		b = rowcodec.AppendTagged(b, p.V)

@@ -284,9 +284,14 @@ func (q *Query) SetHaving(md *schema.Model, having map[string]map[string]*Cond) 
 // List normalises the where, order and page of a read of rows or
 // aggregates.
 func List[W ~map[string]any](md *schema.Model, w W, order []OrderBy, take *int, skip int, condOf CondOf) (*Query, error) {
+	return ListRels(md, nil, w, order, take, skip, condOf)
+}
+
+// ListRels is [List] with the client's relations, for relation filters.
+func ListRels[W ~map[string]any](md *schema.Model, rels Rels, w W, order []OrderBy, take *int, skip int, condOf CondOf) (*Query, error) {
 	q := &Query{}
 	var err error
-	if q.Where, err = Where(md, w, "where", condOf); err != nil {
+	if q.Where, err = WhereRels(md, rels, w, "where", condOf); err != nil {
 		return nil, err
 	}
 	if q.Order, err = Sort(md, order, false); err != nil {
@@ -301,15 +306,25 @@ func List[W ~map[string]any](md *schema.Model, w W, order []OrderBy, take *int, 
 // UniqueWhere normalises the where of a read or write that must pin one
 // row (see PinsUnique).
 func UniqueWhere[W ~map[string]any](md *schema.Model, w W, condOf CondOf) (*Expr, error) {
+	return UniqueWhereRels(md, nil, w, condOf)
+}
+
+// UniqueWhereRels is [UniqueWhere] with the client's relations.
+func UniqueWhereRels[W ~map[string]any](md *schema.Model, rels Rels, w W, condOf CondOf) (*Expr, error) {
 	if err := PinsUnique(md, w, condOf); err != nil {
 		return nil, err
 	}
-	return Where(md, w, "where", condOf)
+	return WhereRels(md, rels, w, "where", condOf)
 }
 
 // Aggregate normalises the arguments of an aggregate.
 func Aggregate[W ~map[string]any](md *schema.Model, w W, order []OrderBy, take *int, skip int, aggs Aggregates, condOf CondOf) (*Query, error) {
-	q, err := List(md, w, order, take, skip, condOf)
+	return AggregateRels(md, nil, w, order, take, skip, aggs, condOf)
+}
+
+// AggregateRels is [Aggregate] with the client's relations.
+func AggregateRels[W ~map[string]any](md *schema.Model, rels Rels, w W, order []OrderBy, take *int, skip int, aggs Aggregates, condOf CondOf) (*Query, error) {
+	q, err := ListRels(md, rels, w, order, take, skip, condOf)
 	if err != nil {
 		return nil, err
 	}
@@ -324,12 +339,17 @@ func Aggregate[W ~map[string]any](md *schema.Model, w W, order []OrderBy, take *
 
 // GroupBy normalises the arguments of a groupBy.
 func GroupBy[W ~map[string]any](md *schema.Model, by []string, w W, order []OrderBy, take *int, skip int, aggs Aggregates, having map[string]map[string]*Cond, condOf CondOf) (*Query, error) {
+	return GroupByRels(md, nil, by, w, order, take, skip, aggs, having, condOf)
+}
+
+// GroupByRels is [GroupBy] with the client's relations.
+func GroupByRels[W ~map[string]any](md *schema.Model, rels Rels, by []string, w W, order []OrderBy, take *int, skip int, aggs Aggregates, having map[string]map[string]*Cond, condOf CondOf) (*Query, error) {
 	q := &Query{}
 	err := q.Group(md, by)
 	if err != nil {
 		return nil, err
 	}
-	if q.Where, err = Where(md, w, "where", condOf); err != nil {
+	if q.Where, err = WhereRels(md, rels, w, "where", condOf); err != nil {
 		return nil, err
 	}
 	if q.Order, err = Sort(md, order, true); err != nil {

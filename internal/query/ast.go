@@ -50,6 +50,7 @@ const (
 	Or
 	Not
 	Cmp
+	Rel // a relation filter, in Rel (relfilter.go)
 )
 
 // Expr is a normalised boolean condition: And/Or of Kids (an empty And is
@@ -63,6 +64,7 @@ type Expr struct {
 	Op   Op
 	V    any // canonical value; []any for OpIn and OpNotIn; the plain string for the text matches
 	CI   bool
+	Rel  *RelFilter // for Kind Rel
 }
 
 // Nulls places NULLs in an ordering; the values are viborm.NullsOrder's.
@@ -101,6 +103,18 @@ type Query struct {
 	Aggs    []Agg
 	By      []*schema.Field
 	Having  *Expr
+
+	// Cursor pagination, negative take and distinct (relfilter.go): the
+	// page starts at the row Cursor pins (a unique where); Back (a negative
+	// take) takes the page from the end of the order, Take rows; Distinct
+	// keeps the first row of each combination of these fields.
+	Cursor   *Expr
+	Back     bool
+	Distinct []*schema.Field
+
+	// Included relations and relation counts (include.go), sorted by name.
+	Inc    []Include
+	Counts []RelCount
 }
 
 // ---- the canonical encoding ----
@@ -170,6 +184,8 @@ func appendExpr(b []byte, e *Expr) []byte {
 		return append(b, '-')
 	}
 	switch e.Kind {
+	case Rel:
+		return appendRel(b, e.Rel)
 	case And, Or, Not:
 		b = append(b, "AON"[e.Kind-And])
 		b = appendUvarint(b, uint64(len(e.Kids)))
@@ -229,13 +245,13 @@ func (q *Query) Encode(b []byte) []byte {
 	if q.Having != nil {
 		b = appendExpr(append(b, 'H'), q.Having)
 	}
-	return b
+	return appendIncludes(appendPaging(b, q), q)
 }
 
 // SameShape reports whether two reads return results of the same shape:
 // the same selected fields, aggregates and group fields, in order.
 func SameShape(a, b *Query) bool {
-	return a == b || a != nil && b != nil && slices.Equal(a.Sel, b.Sel) && slices.Equal(a.Aggs, b.Aggs) && slices.Equal(a.By, b.By)
+	return a == b || a != nil && b != nil && slices.Equal(a.Sel, b.Sel) && slices.Equal(a.Aggs, b.Aggs) && slices.Equal(a.By, b.By) && sameRels(a, b)
 }
 
 // PKExpr is the condition "primary key = vals" on md.

@@ -35,7 +35,13 @@ type CondOf func(v any) (c *Cond, ok bool)
 // Where normalises w, a where of md, whose nested wheres have type W or
 // []W (or map[string]any). Errors name the path under path ("where").
 func Where[W ~map[string]any](md *schema.Model, w W, path string, condOf CondOf) (*Expr, error) {
-	n := normaliser[W]{md: md, condOf: condOf}
+	return WhereRels(md, nil, w, path, condOf)
+}
+
+// WhereRels is [Where] with the client's relations: a key naming a
+// relation of md takes a relation filter (relfilter.go).
+func WhereRels[W ~map[string]any](md *schema.Model, rels Rels, w W, path string, condOf CondOf) (*Expr, error) {
+	n := normaliser[W]{md: md, condOf: condOf, rels: rels}
 	e, err := n.where(w, 1)
 	if err != nil {
 		return nil, verr.UnderPath(err, path)
@@ -46,6 +52,7 @@ func Where[W ~map[string]any](md *schema.Model, w W, path string, condOf CondOf)
 type normaliser[W ~map[string]any] struct {
 	md     *schema.Model
 	condOf CondOf
+	rels   Rels
 }
 
 func depthError() *verr.Error {
@@ -113,7 +120,20 @@ func (n normaliser[W]) where(w W, depth int) (*Expr, error) {
 		}
 		f := n.md.ByName[k]
 		if f == nil {
-			return nil, verr.Validationf(k, "unknown field %q of model %s", k, n.md.Name)
+			r := FindRel(n.rels, n.md, k)
+			if r == nil {
+				return nil, verr.Validationf(k, "unknown field %q of model %s", k, n.md.Name)
+			}
+			e, err := n.relFilter(r, v, depth)
+			if err != nil {
+				return nil, verr.UnderPath(err, k)
+			}
+			if e.Kind == And {
+				kids = append(kids, e.Kids...)
+			} else {
+				kids = append(kids, e)
+			}
+			continue
 		}
 		e, err := n.cond(f, v, depth)
 		if err != nil {
@@ -173,6 +193,9 @@ func (n normaliser[W]) cond(f *schema.Field, v any, depth int) (Expr, error) {
 }
 
 func (n normaliser[W]) op(f *schema.Field, o CondOp, ci bool, depth int) (Expr, error) {
+	if o.Op >= OpSome {
+		return Expr{}, verr.Validationf("", "%s is a field, not a relation: %s filters relations", f.Name, relOpName(o.Op))
+	}
 	if ci && !schema.IsText(f.Kind) {
 		return Expr{}, verr.Validationf("", "insensitive mode needs a string field")
 	}

@@ -19,6 +19,10 @@ func Resolve(models map[string]*Model) (map[*Model][]*Relation, error) {
 		}
 		out[md] = rels
 	}
+	if err := pairJunctions(models, out); err != nil {
+		return nil, err
+	}
+	linkBacks(out)
 	return out, nil
 }
 
@@ -32,7 +36,20 @@ func resolve(models map[string]*Model, md *Model) ([]*Relation, error) {
 		if md.ByName[rd.Name] != nil {
 			return nil, verr.Schemaf(md.Name, rd.Name, "a relation has the name of a field")
 		}
-		r := &Relation{Def: rd, Target: t}
+		r := &Relation{Def: rd, Target: t, Model: md}
+		if rd.Kind == s.ManyToManyKind {
+			if len(rd.Fields) > 0 || len(rd.References) > 0 {
+				return nil, verr.Schemaf(md.Name, rd.Name, "a many-to-many relation has no foreign key fields: its junction table holds them")
+			}
+			if rd.OnDelete != "" || rd.OnUpdate != "" {
+				return nil, verr.Schemaf(md.Name, rd.Name, "a many-to-many relation's junction rows are always deleted with either side (ON DELETE CASCADE)")
+			}
+			out = append(out, r)
+			continue
+		}
+		if rd.Through != "" {
+			return nil, verr.Schemaf(md.Name, rd.Name, "Through is for many-to-many relations")
+		}
 		if len(rd.Fields) != len(rd.References) {
 			return nil, verr.Schemaf(md.Name, rd.Name, "fields and references must have the same length")
 		}

@@ -24,6 +24,8 @@ type builder struct {
 	d    dialect.Dialect
 	buf  []byte
 	args []any
+	qual string // the alias qualifying columns inside a relation filter ("" outside)
+	lvl  int    // how deeply relation filters nest here (relfilter.go)
 }
 
 func newBuilder(d dialect.Dialect) *builder { return &builder{d: d, buf: make([]byte, 0, 128)} }

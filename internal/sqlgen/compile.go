@@ -38,7 +38,12 @@ func globEscape(s string) string {
 	return b.String()
 }
 
-func (b *builder) col(f *schema.Field) { b.ident(f.Column) }
+func (b *builder) col(f *schema.Field) {
+	if b.qual != "" {
+		b.ident(b.qual).s(".")
+	}
+	b.ident(f.Column)
+}
 
 // value binds the canonical value v.
 func (b *builder) value(v any) { b.arg(b.d.Arg(v)) }
@@ -95,6 +100,9 @@ func (b *builder) expr(e *query.Expr) {
 		b.s("NOT (")
 		b.expr(&e.Kids[0])
 		b.s(")")
+		return
+	case query.Rel:
+		b.rel(e.Rel)
 		return
 	}
 	f := e.F
@@ -286,6 +294,9 @@ func (b *builder) columns(fs []*schema.Field) {
 // Select is the SELECT of q's fields; forUpdate locks the rows where the
 // dialect can (see [dialect.ForUpdate]).
 func Select(d dialect.Dialect, md *schema.Model, q *query.Query, forUpdate bool) Stmt {
+	if q.Cursor != nil || q.Back || len(q.Distinct) > 0 {
+		return selectPaged(d, md, q)
+	}
 	b := newBuilder(d)
 	b.s("SELECT ")
 	b.columns(q.Sel)
@@ -309,7 +320,9 @@ func (b *builder) from(md *schema.Model, q *query.Query, inner string, ordered b
 	}
 	b.s(" FROM (SELECT ").s(inner).s(" FROM ").ident(md.Table)
 	b.where(q.Where)
-	if ordered {
+	if ordered && q.Back {
+		b.orderBy(reversed(q.Order))
+	} else if ordered {
 		b.orderBy(q.Order)
 	}
 	b.page(q)

@@ -139,3 +139,100 @@ func Drift(d dialect.Dialect, md *schema.Model, have map[string]bool) []string {
 	}
 	return miss
 }
+
+// junctionName names a constraint or index of a junction table on cols,
+// shortened like constraintName.
+func junctionName(table, suffix string, cols []string) string {
+	fs := make([]*schema.Field, len(cols))
+	for i, c := range cols {
+		fs[i] = &schema.Field{Column: c}
+	}
+	return constraintName(table, suffix, fs)
+}
+
+// CreateJunction returns the statements that create the junction table of
+// a many-to-many relation (if it does not exist): a column per id field of
+// each side, of that field's type, the composite primary key (Source
+// columns first), a foreign key per side with ON DELETE CASCADE and ON
+// UPDATE CASCADE, and an index on the Target columns for reads from that
+// side.
+func CreateJunction(d dialect.Dialect, j *schema.Junction) []string {
+	b := newBuilder(d)
+	b.s("CREATE TABLE IF NOT EXISTS ").ident(j.Table).s(" (")
+	sides := []struct {
+		cols []string
+		refs []*schema.Field
+		tbl  string
+	}{{j.SourceCols, j.SourceRefs, j.Source.Table}, {j.TargetCols, j.TargetRefs, j.Target.Table}}
+	first := true
+	for _, sd := range sides {
+		for i, c := range sd.cols {
+			if !first {
+				b.s(", ")
+			}
+			first = false
+			def := sd.refs[i].Def
+			def.Default, def.Value, def.Nullable, def.UpdatedAt = s.NoDefault, nil, false, false
+			b.ident(c).s(" ").s(d.ColumnType(def, false)).s(" NOT NULL")
+		}
+	}
+	b.s(", PRIMARY KEY (")
+	for i, c := range append(append([]string(nil), j.SourceCols...), j.TargetCols...) {
+		if i > 0 {
+			b.s(", ")
+		}
+		b.ident(c)
+	}
+	b.s(")")
+	for _, sd := range sides {
+		b.s(", CONSTRAINT ").ident(junctionName(j.Table, "fkey", sd.cols)).s(" FOREIGN KEY (")
+		for i, c := range sd.cols {
+			if i > 0 {
+				b.s(", ")
+			}
+			b.ident(c)
+		}
+		b.s(") REFERENCES ").ident(sd.tbl).s(" (")
+		b.columns(sd.refs)
+		b.s(") ON DELETE CASCADE ON UPDATE CASCADE")
+	}
+	idx := junctionName(j.Table, "idx", j.TargetCols)
+	ib := newBuilder(d)
+	if d.Has(dialect.IndexInTable) {
+		b.s(", INDEX ").ident(idx).s(" (")
+	} else {
+		ib.s("CREATE INDEX IF NOT EXISTS ").ident(idx).s(" ON ").ident(j.Table).s(" (")
+	}
+	target := b
+	if !d.Has(dialect.IndexInTable) {
+		target = ib
+	}
+	for i, c := range j.TargetCols {
+		if i > 0 {
+			target.s(", ")
+		}
+		target.ident(c)
+	}
+	target.s(")")
+	b.s(")").s(d.TableOptions())
+	out := []string{string(b.buf)}
+	if len(ib.buf) > 0 {
+		out = append(out, string(ib.buf))
+	}
+	return out
+}
+
+// JunctionDrift describes how the junction table j, whose columns are have
+// (none when the table is missing), differs from what Push creates.
+func JunctionDrift(j *schema.Junction, have map[string]bool) []string {
+	if len(have) == 0 {
+		return []string{fmt.Sprintf("junction table %q of %s and %s is missing: run Client.Push", j.Table, j.Source.Name, j.Target.Name)}
+	}
+	var miss []string
+	for _, c := range append(append([]string(nil), j.SourceCols...), j.TargetCols...) {
+		if !have[c] {
+			miss = append(miss, fmt.Sprintf("junction table %q has no column %q: drop and push it again, or migrate", j.Table, c))
+		}
+	}
+	return miss
+}

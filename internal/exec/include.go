@@ -1,0 +1,802 @@
+package exec
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"reflect"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/viborm/viborm-go/internal/query"
+	"github.com/viborm/viborm-go/internal/rowcodec"
+	"github.com/viborm/viborm-go/internal/schema"
+	"github.com/viborm/viborm-go/internal/sqlgen"
+)
+
+// This file loads included relations and relation counts (query.Include,
+// query.RelCount): one statement per relation and level, never one per
+// parent row, and writes, reads and copies their cached form.
+//
+// Loading. The read's own rows come first; then, per include, the parents'
+// keys (distinct, NULLs left out) select the children in one statement
+// (chunked by ParamBudget), which are themselves loaded level by level
+// before they are stitched into their parents. A to-many include's
+// take/skip is per parent, in SQL (ROW_NUMBER() OVER (PARTITION BY the
+// foreign key …)); a many-to-many level is two statements (the junction's
+// pairs, then the targets) and pages each parent in memory. Relation counts
+// are one statement per level with a correlated COUNT(*) per relation. A
+// read through the pool runs all its statements on one connection.
+//
+// The cached form of a level is
+//
+//	{"r":<the level's rows (rowcodec.AppendRows)>,
+//	 "i":{"<relation>":{"p":[<parent index of each child>],"c":<the children's level>}},
+//	 "n":{"<relation>":[<count per parent>]}}
+//
+// read strictly: exactly the read's includes and counts, parent indexes in
+// order and in range, at most one child per parent for a to-one relation.
+
+// ParamBudget is how many bound parameters one statement of an include
+// level may carry: the smallest limit of the supported databases
+// (SQLite's SQLITE_MAX_VARIABLE_NUMBER, 32766; PostgreSQL and MariaDB take
+// 65535). Longer key lists are split into several statements.
+var ParamBudget = 32766
+
+// rowOps are the typed row functions of one model, for levels whose Go
+// type is known only at run time.
+type rowOps struct {
+	typ    reflect.Type // []T
+	scan   func(md *schema.Model, rows *sql.Rows, sel []*schema.Field) (reflect.Value, error)
+	decode func(md *schema.Model, sel []*schema.Field, raw []byte) (reflect.Value, error)
+	copy   func(md *schema.Model, v reflect.Value) reflect.Value
+}
+
+var registry sync.Map // *schema.Model → *rowOps
+
+// RegisterRows records the row functions of md, bound to T, so that md can
+// be loaded as an included relation. The root package calls it once per
+// model.
+func RegisterRows[T any](md *schema.Model) {
+	registry.Store(md, &rowOps{
+		typ: reflect.TypeFor[[]T](),
+		scan: func(md *schema.Model, rows *sql.Rows, sel []*schema.Field) (reflect.Value, error) {
+			v, err := ReadRows[T](md, rows, sel)
+			return reflect.ValueOf(v), err
+		},
+		decode: func(md *schema.Model, sel []*schema.Field, raw []byte) (reflect.Value, error) {
+			v, err := rowcodec.DecodeRows[T](md.Codec, md.SelIdx(sel), raw)
+			return reflect.ValueOf(v), err
+		},
+		copy: func(md *schema.Model, v reflect.Value) reflect.Value {
+			return reflect.ValueOf(rowcodec.CopyRows(md.Codec, v.Interface().([]T)))
+		},
+	})
+}
+
+func opsOf(md *schema.Model) (*rowOps, error) {
+	o, ok := registry.Load(md)
+	if !ok {
+		return nil, fmt.Errorf("viborm: model %s has no registered row type", md.Name)
+	}
+	return o.(*rowOps), nil
+}
+
+// loadRel is the load of a read of rows with includes or counts.
+func loadRel[T any](ctx context.Context, c Conn, q Querier, md *schema.Model, qu *query.Query, orErr bool) ([]T, error) {
+	if db, ok := q.(*sql.DB); ok {
+		conn, err := db.Conn(ctx)
+		if err != nil {
+			return nil, err
+		}
+		defer conn.Close()
+		q = conn
+	}
+	rows, err := c.Query(ctx, q, SelectRows(c.Dialect(), md, qu))
+	if err != nil {
+		return nil, err
+	}
+	out, err := scanRows[T](md, qu, orErr, rows)
+	if err != nil {
+		return nil, err
+	}
+	if err := fill(ctx, c, q, md, qu, reflect.ValueOf(out)); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// level is what fill needs to read and write the rows of one level.
+type level struct {
+	md   *schema.Model
+	rows reflect.Value // []T
+}
+
+func (l level) row(i int) reflect.Value { return l.rows.Index(i) }
+
+// get returns the canonical value of f in row i.
+func (l level) get(i int, f *schema.Field) any {
+	rv := l.row(i)
+	if l.md.GoType == nil {
+		return rv.Interface().(schema.Row)[f.Name]
+	}
+	v, _ := schema.Coerce(f, rv.Field(f.Bind.Index[0]).Interface())
+	return v
+}
+
+// key returns the key of fs in row i and false when one of them is NULL.
+func (l level) key(i int, fs []*schema.Field) ([]any, string, bool) {
+	vals := make([]any, len(fs))
+	var b []byte
+	for k, f := range fs {
+		v := l.get(i, f)
+		if v == nil {
+			return nil, "", false
+		}
+		vals[k] = v
+		b = appendKey(b, v)
+	}
+	return vals, string(b), true
+}
+
+// set stores v, the value of relation name (or "_count"), into row i.
+func (l level) set(i int, name string, index []int, v reflect.Value) {
+	rv := l.row(i)
+	if l.md.GoType == nil {
+		m := rv.Interface().(schema.Row)
+		if !v.IsValid() || (v.Kind() == reflect.Map || v.Kind() == reflect.Pointer) && v.IsNil() {
+			m[name] = nil
+		} else {
+			m[name] = v.Interface()
+		}
+		return
+	}
+	f := rv.FieldByIndex(index)
+	if !v.IsValid() {
+		f.SetZero()
+		return
+	}
+	f.Set(v)
+}
+
+// field returns the value of relation name in row i (invalid when unset).
+func (l level) field(i int, name string, index []int) reflect.Value {
+	rv := l.row(i)
+	if l.md.GoType == nil {
+		x, ok := rv.Interface().(schema.Row)[name]
+		if !ok || x == nil {
+			return reflect.Value{}
+		}
+		return reflect.ValueOf(x)
+	}
+	return rv.FieldByIndex(index)
+}
+
+func appendKey(b []byte, v any) []byte {
+	switch x := v.(type) {
+	case int64:
+		b = strconv.AppendInt(append(b, 'i'), x, 10)
+	case string:
+		b = strconv.AppendInt(append(b, 's'), int64(len(x)), 10)
+		b = append(append(b, ':'), x...)
+	case []byte:
+		b = strconv.AppendInt(append(b, 'b'), int64(len(x)), 10)
+		b = append(append(b, ':'), x...)
+	case float64:
+		b = strconv.AppendUint(append(b, 'f'), math.Float64bits(x), 16)
+	case bool:
+		b = strconv.AppendBool(append(b, 'B'), x)
+	case time.Time:
+		b = x.UTC().AppendFormat(append(b, 'T'), time.RFC3339Nano)
+	default:
+		b = fmt.Appendf(b, "%T:%v", v, v)
+	}
+	return append(b, ';')
+}
+
+// distinctKeys returns the distinct non-NULL keys of fs over the level's
+// rows, in row order, and each row's key ("" for none).
+func (l level) distinctKeys(fs []*schema.Field) (keys [][]any, per []string) {
+	n := l.rows.Len()
+	per = make([]string, n)
+	seen := make(map[string]bool, n)
+	for i := range n {
+		vals, k, ok := l.key(i, fs)
+		if !ok {
+			continue
+		}
+		per[i] = k
+		if !seen[k] {
+			seen[k] = true
+			keys = append(keys, vals)
+		}
+	}
+	return keys, per
+}
+
+// chunks splits keys so that each statement binds at most ParamBudget
+// parameters besides extra.
+func chunks(keys [][]any, width, extra int) [][][]any {
+	per := (ParamBudget - extra) / max(width, 1)
+	if per < 1 {
+		per = 1
+	}
+	var out [][][]any
+	for len(keys) > per {
+		out = append(out, keys[:per])
+		keys = keys[per:]
+	}
+	if len(keys) > 0 {
+		out = append(out, keys)
+	}
+	return out
+}
+
+// whereArgs returns how many parameters the where e binds.
+func whereArgs(c Conn, md *schema.Model, e *query.Expr) int {
+	if e == nil {
+		return 0
+	}
+	return len(sqlgen.Select(c.Dialect(), md, &query.Query{Where: e, Sel: md.PK}, false).Args)
+}
+
+// scanLevel runs the statements sts and scans their rows of t into one
+// slice.
+func scanLevel(ctx context.Context, c Conn, q Querier, t *schema.Model, sel []*schema.Field, sts []sqlgen.Stmt) (reflect.Value, error) {
+	ops, err := opsOf(t)
+	if err != nil {
+		return reflect.Value{}, err
+	}
+	var all reflect.Value
+	for _, st := range sts {
+		rows, err := c.Query(ctx, q, st)
+		if err != nil {
+			return reflect.Value{}, err
+		}
+		v, err := ops.scan(t, rows, sel)
+		if err != nil {
+			return reflect.Value{}, err
+		}
+		if !all.IsValid() {
+			all = v
+		} else {
+			all = reflect.AppendSlice(all, v)
+		}
+	}
+	if !all.IsValid() {
+		all = reflect.MakeSlice(ops.typ, 0, 0)
+	}
+	return all, nil
+}
+
+// fill loads the includes and counts of qu into rows, rows of md.
+func fill(ctx context.Context, c Conn, q Querier, md *schema.Model, qu *query.Query, rows reflect.Value) error {
+	l := level{md: md, rows: rows}
+	if rows.Len() == 0 {
+		return nil
+	}
+	for i := range qu.Inc {
+		if err := fillInclude(ctx, c, q, l, &qu.Inc[i]); err != nil {
+			return err
+		}
+	}
+	if len(qu.Counts) > 0 {
+		return fillCounts(ctx, c, q, l, qu)
+	}
+	return nil
+}
+
+func fillInclude(ctx context.Context, c Conn, q Querier, l level, it *query.Include) error {
+	t, link, cq := it.Rel.Target, it.Link, it.Q
+	keys, per := l.distinctKeys(link.ParentKeys)
+	var index []int
+	if it.Bind != nil {
+		index = it.Bind.Index
+	}
+	ops, err := opsOf(t)
+	if err != nil {
+		return err
+	}
+	var children reflect.Value
+	groups := map[string][]int{} // parent key → child indexes, in order
+	if j := link.Junction; j != nil {
+		children, groups, err = loadJunction(ctx, c, q, t, j, cq, keys)
+		if err != nil {
+			return err
+		}
+	} else {
+		var sts []sqlgen.Stmt
+		if len(keys) > 0 {
+			extra := whereArgs(c, t, cq.Where)
+			for _, ch := range chunks(keys, len(link.ChildKeys), extra) {
+				sts = append(sts, sqlgen.IncludeRows(c.Dialect(), t, cq, link, ch))
+			}
+		}
+		if children, err = scanLevel(ctx, c, q, t, cq.Sel, sts); err != nil {
+			return err
+		}
+		cl := level{md: t, rows: children}
+		for k := range children.Len() {
+			_, key, ok := cl.key(k, link.ChildKeys)
+			if ok {
+				groups[key] = append(groups[key], k)
+			}
+		}
+	}
+	if err := fill(ctx, c, q, t, cq, children); err != nil {
+		return err
+	}
+	if link.Many {
+		empty := reflect.MakeSlice(ops.typ, 0, 0)
+		for i, k := range per {
+			idx := groups[k]
+			if k == "" || len(idx) == 0 {
+				l.set(i, it.Name, index, empty)
+				continue
+			}
+			l.set(i, it.Name, index, subSlice(children, ops.typ, idx))
+		}
+		return nil
+	}
+	used := make([]bool, children.Len())
+	for i, k := range per {
+		idx := groups[k]
+		if k == "" || len(idx) == 0 {
+			l.set(i, it.Name, index, reflect.Value{})
+			continue
+		}
+		ci := idx[0]
+		one := children.Slice3(ci, ci+1, ci+1)
+		if used[ci] {
+			// Another parent holds this row: each gets its own.
+			one = copyLevel(t, cq, one, ops)
+		}
+		used[ci] = true
+		l.set(i, it.Name, index, toOne(t, one))
+	}
+	return nil
+}
+
+// toOne is the value of a to-one relation holding the single row of one: a
+// pointer into it, or the Row itself.
+func toOne(t *schema.Model, one reflect.Value) reflect.Value {
+	if t.GoType == nil {
+		return one.Index(0)
+	}
+	return one.Index(0).Addr()
+}
+
+// subSlice returns the rows idx of children: a capacity-limited slice of
+// children when they are contiguous, a new slice otherwise.
+func subSlice(children reflect.Value, typ reflect.Type, idx []int) reflect.Value {
+	a, z := idx[0], idx[len(idx)-1]+1
+	if z-a == len(idx) {
+		return children.Slice3(a, z, z)
+	}
+	out := reflect.MakeSlice(typ, len(idx), len(idx))
+	for k, ci := range idx {
+		out.Index(k).Set(children.Index(ci))
+	}
+	return out
+}
+
+// loadJunction loads a many-to-many level: the junction's pairs of the
+// parents keys, then the targets; it returns the targets and, per parent
+// key, the indexes of its targets in the targets' order, paged.
+func loadJunction(ctx context.Context, c Conn, q Querier, t *schema.Model, j *schema.Junction, cq *query.Query, keys [][]any) (reflect.Value, map[string][]int, error) {
+	pairs := map[string][]string{}
+	var tkeys [][]any
+	seen := map[string]bool{}
+	ns, nt := len(j.SourceCols), len(j.TargetCols)
+	for _, ch := range chunks(keys, ns, 0) {
+		rows, err := c.Query(ctx, q, sqlgen.JunctionPairs(c.Dialect(), j, ch))
+		if err != nil {
+			return reflect.Value{}, nil, err
+		}
+		raws := make([]any, ns+nt)
+		err = func() error {
+			defer rows.Close()
+			for rows.Next() {
+				if err := rows.Scan(ptrs(raws)...); err != nil {
+					return err
+				}
+				var sk, tk []byte
+				tv := make([]any, nt)
+				for k := range raws {
+					var ref *schema.Field
+					if k < ns {
+						ref = j.SourceRefs[k]
+					} else {
+						ref = j.TargetRefs[k-ns]
+					}
+					v, err := rowcodec.FromDB(ref.Kind, raws[k])
+					if err != nil {
+						return err
+					}
+					if k < ns {
+						sk = appendKey(sk, v)
+					} else {
+						tv[k-ns] = v
+						tk = appendKey(tk, v)
+					}
+				}
+				pairs[string(sk)] = append(pairs[string(sk)], string(tk))
+				if !seen[string(tk)] {
+					seen[string(tk)] = true
+					tkeys = append(tkeys, tv)
+				}
+			}
+			return rows.Err()
+		}()
+		if err != nil {
+			return reflect.Value{}, nil, err
+		}
+	}
+	var sts []sqlgen.Stmt
+	if len(tkeys) > 0 {
+		extra := whereArgs(c, t, cq.Where)
+		for _, ch := range chunks(tkeys, nt, extra) {
+			sts = append(sts, sqlgen.JunctionTargets(c.Dialect(), t, cq, j.TargetRefs, ch))
+		}
+	}
+	children, err := scanLevel(ctx, c, q, t, cq.Sel, sts)
+	if err != nil {
+		return reflect.Value{}, nil, err
+	}
+	cl := level{md: t, rows: children}
+	pos := map[string]int{}
+	for k := range children.Len() {
+		if _, key, ok := cl.key(k, j.TargetRefs); ok {
+			pos[key] = k
+		}
+	}
+	groups := make(map[string][]int, len(pairs))
+	for sk, tks := range pairs {
+		var idx []int
+		for _, tk := range tks {
+			if p, ok := pos[tk]; ok {
+				idx = append(idx, p)
+			}
+		}
+		slices.Sort(idx)
+		idx = slices.Compact(idx)
+		if cq.Skip > 0 {
+			idx = idx[min(cq.Skip, len(idx)):]
+		}
+		if cq.HasTake && len(idx) > cq.Take {
+			idx = idx[:cq.Take]
+		}
+		groups[sk] = idx
+	}
+	return children, groups, nil
+}
+
+// fillCounts loads the relation counts of qu into the level's rows.
+func fillCounts(ctx context.Context, c Conn, q Querier, l level, qu *query.Query) error {
+	md := l.md
+	ids, per := l.distinctKeys(md.PK)
+	extra := 0
+	for _, rc := range qu.Counts {
+		extra += whereArgs(c, rc.Rel.Target, rc.Where)
+	}
+	counts := map[string][]int64{}
+	for _, ch := range chunks(ids, len(md.PK), extra) {
+		rows, err := c.Query(ctx, q, sqlgen.RelCounts(c.Dialect(), md, qu.Counts, ch))
+		if err != nil {
+			return err
+		}
+		raws := make([]any, len(md.PK)+len(qu.Counts))
+		err = func() error {
+			defer rows.Close()
+			for rows.Next() {
+				if err := rows.Scan(ptrs(raws)...); err != nil {
+					return err
+				}
+				var key []byte
+				for k, f := range md.PK {
+					v, err := rowcodec.FromDB(f.Kind, raws[k])
+					if err != nil {
+						return err
+					}
+					key = appendKey(key, v)
+				}
+				ns := make([]int64, len(qu.Counts))
+				for k := range qu.Counts {
+					v, err := rowcodec.FromDB(query.AggKind(query.Agg{Fn: "count"}), raws[len(md.PK)+k])
+					if err != nil {
+						return err
+					}
+					ns[k], _ = v.(int64)
+				}
+				counts[string(key)] = ns
+			}
+			return rows.Err()
+		}()
+		if err != nil {
+			return err
+		}
+	}
+	for i, k := range per {
+		setCounts(l, i, qu.Counts, counts[k])
+	}
+	return nil
+}
+
+// setCounts stores ns (nil: all zero), the counts of row i, into its
+// _count.
+func setCounts(l level, i int, cs []query.RelCount, ns []int64) {
+	n := func(k int) int64 {
+		if ns == nil {
+			return 0
+		}
+		return ns[k]
+	}
+	if l.md.GoType == nil {
+		m := make(schema.Row, len(cs))
+		for k, rc := range cs {
+			m[rc.Name] = n(k)
+		}
+		l.row(i).Interface().(schema.Row)["_count"] = m
+		return
+	}
+	rv := l.row(i)
+	for k, rc := range cs {
+		rv.FieldByIndex(rc.CountIndex).FieldByIndex(rc.Field).SetInt(n(k))
+	}
+}
+
+// ---- copies ----
+
+// copyLevel returns a copy of rows (of t, read by cq) that shares nothing
+// mutable with it, nested relations included.
+func copyLevel(t *schema.Model, cq *query.Query, rows reflect.Value, ops *rowOps) reflect.Value {
+	out := ops.copy(t, rows)
+	if !cq.HasRel() {
+		return out
+	}
+	l := level{md: t, rows: out}
+	for i := range out.Len() {
+		for k := range cq.Inc {
+			it := &cq.Inc[k]
+			var index []int
+			if it.Bind != nil {
+				index = it.Bind.Index
+			}
+			v := l.field(i, it.Name, index)
+			if !v.IsValid() || (v.Kind() == reflect.Slice || v.Kind() == reflect.Pointer || v.Kind() == reflect.Map) && v.IsNil() {
+				continue
+			}
+			cops, _ := opsOf(it.Rel.Target)
+			if it.Link.Many {
+				l.set(i, it.Name, index, copyLevel(it.Rel.Target, it.Q, v, cops))
+				continue
+			}
+			one := reflect.MakeSlice(cops.typ, 1, 1)
+			if v.Kind() == reflect.Pointer {
+				one.Index(0).Set(v.Elem())
+			} else {
+				one.Index(0).Set(v)
+			}
+			l.set(i, it.Name, index, toOne(it.Rel.Target, copyLevel(it.Rel.Target, it.Q, one, cops)))
+		}
+		if len(cq.Counts) > 0 && t.GoType == nil {
+			m := l.row(i).Interface().(schema.Row)
+			if cm, ok := m["_count"].(schema.Row); ok {
+				n := make(schema.Row, len(cm))
+				for k, v := range cm {
+					n[k] = v
+				}
+				m["_count"] = n
+			}
+		}
+	}
+	return out
+}
+
+func copyRel[T any](md *schema.Model, q *query.Query, v []T) []T {
+	ops, err := opsOf(md)
+	if err != nil {
+		return rowcodec.CopyRows(md.Codec, v)
+	}
+	return copyLevel(md, q, reflect.ValueOf(v), ops).Interface().([]T)
+}
+
+// ---- the cached form ----
+
+// appendLevel appends the cached form of rows, rows of md read by q.
+func appendLevel(b []byte, md *schema.Model, q *query.Query, rows reflect.Value) []byte {
+	b = append(b, `{"r":`...)
+	b = rowcodec.AppendRows(b, md.Codec, md.SelIdx(q.Sel), rows.Interface())
+	l := level{md: md, rows: rows}
+	if len(q.Inc) > 0 {
+		b = append(b, `,"i":{`...)
+		for k := range q.Inc {
+			it := &q.Inc[k]
+			if k > 0 {
+				b = append(b, ',')
+			}
+			var index []int
+			if it.Bind != nil {
+				index = it.Bind.Index
+			}
+			ops, _ := opsOf(it.Rel.Target)
+			flat := reflect.MakeSlice(ops.typ, 0, rows.Len())
+			var parents []int
+			for i := range rows.Len() {
+				v := l.field(i, it.Name, index)
+				if !v.IsValid() || (v.Kind() == reflect.Slice || v.Kind() == reflect.Pointer || v.Kind() == reflect.Map) && v.IsNil() {
+					continue
+				}
+				switch {
+				case it.Link.Many:
+					flat = reflect.AppendSlice(flat, v)
+					for range v.Len() {
+						parents = append(parents, i)
+					}
+				case v.Kind() == reflect.Pointer:
+					flat = reflect.Append(flat, v.Elem())
+					parents = append(parents, i)
+				default:
+					flat = reflect.Append(flat, v)
+					parents = append(parents, i)
+				}
+			}
+			b = strconv.AppendQuote(b, it.Name)
+			b = append(b, `:{"p":[`...)
+			for k, p := range parents {
+				if k > 0 {
+					b = append(b, ',')
+				}
+				b = strconv.AppendInt(b, int64(p), 10)
+			}
+			b = append(b, `],"c":`...)
+			b = appendLevel(b, it.Rel.Target, it.Q, flat)
+			b = append(b, '}')
+		}
+		b = append(b, '}')
+	}
+	if len(q.Counts) > 0 {
+		b = append(b, `,"n":{`...)
+		for k, rc := range q.Counts {
+			if k > 0 {
+				b = append(b, ',')
+			}
+			b = strconv.AppendQuote(b, rc.Name)
+			b = append(b, ":["...)
+			for i := range rows.Len() {
+				if i > 0 {
+					b = append(b, ',')
+				}
+				b = strconv.AppendInt(b, countOf(l, i, rc), 10)
+			}
+			b = append(b, ']')
+		}
+		b = append(b, '}')
+	}
+	return append(b, '}')
+}
+
+func countOf(l level, i int, rc query.RelCount) int64 {
+	rv := l.row(i)
+	if l.md.GoType == nil {
+		m, _ := rv.Interface().(schema.Row)["_count"].(schema.Row)
+		n, _ := m[rc.Name].(int64)
+		return n
+	}
+	return rv.FieldByIndex(rc.CountIndex).FieldByIndex(rc.Field).Int()
+}
+
+type levelJSON struct {
+	R json.RawMessage `json:"r"`
+	I map[string]*struct {
+		P []int           `json:"p"`
+		C json.RawMessage `json:"c"`
+	} `json:"i"`
+	N map[string][]int64 `json:"n"`
+}
+
+var errCachedRel = errors.New("viborm: the cached relations do not match the read's includes")
+
+// decodeLevel reads the cached form of a level of rows of md read by q,
+// strictly.
+func decodeLevel(md *schema.Model, q *query.Query, raw []byte, depth int) (reflect.Value, error) {
+	if depth > query.MaxIncludeDepth+1 {
+		return reflect.Value{}, errCachedRel
+	}
+	ops, err := opsOf(md)
+	if err != nil {
+		return reflect.Value{}, err
+	}
+	var j levelJSON
+	if err := strictJSON(raw, '{', &j); err != nil {
+		return reflect.Value{}, err
+	}
+	if j.R == nil || len(j.I) != len(q.Inc) || len(j.N) != len(q.Counts) || (j.I != nil) != (len(q.Inc) > 0) || (j.N != nil) != (len(q.Counts) > 0) {
+		return reflect.Value{}, errCachedRel
+	}
+	rows, err := ops.decode(md, q.Sel, j.R)
+	if err != nil {
+		return reflect.Value{}, err
+	}
+	l := level{md: md, rows: rows}
+	n := rows.Len()
+	for k := range q.Inc {
+		it := &q.Inc[k]
+		e := j.I[it.Name]
+		if e == nil || e.C == nil {
+			return reflect.Value{}, errCachedRel
+		}
+		children, err := decodeLevel(it.Rel.Target, it.Q, e.C, depth+1)
+		if err != nil {
+			return reflect.Value{}, err
+		}
+		if len(e.P) != children.Len() {
+			return reflect.Value{}, errCachedRel
+		}
+		for x, p := range e.P {
+			if p < 0 || p >= n || x > 0 && (p < e.P[x-1] || !it.Link.Many && p == e.P[x-1]) {
+				return reflect.Value{}, errCachedRel
+			}
+		}
+		var index []int
+		if it.Bind != nil {
+			index = it.Bind.Index
+		}
+		cops, _ := opsOf(it.Rel.Target)
+		x := 0
+		for i := range n {
+			a := x
+			for x < len(e.P) && e.P[x] == i {
+				x++
+			}
+			switch {
+			case it.Link.Many && a == x:
+				l.set(i, it.Name, index, reflect.MakeSlice(cops.typ, 0, 0))
+			case it.Link.Many:
+				l.set(i, it.Name, index, children.Slice3(a, x, x))
+			case a == x:
+				l.set(i, it.Name, index, reflect.Value{})
+			default:
+				l.set(i, it.Name, index, toOne(it.Rel.Target, children.Slice3(a, x, x)))
+			}
+		}
+	}
+	for _, rc := range q.Counts {
+		ns, ok := j.N[rc.Name]
+		if !ok || len(ns) != n {
+			return reflect.Value{}, errCachedRel
+		}
+		for _, c := range ns {
+			if c < 0 {
+				return reflect.Value{}, errCachedRel
+			}
+		}
+	}
+	if len(q.Counts) > 0 {
+		for i := range n {
+			ns := make([]int64, len(q.Counts))
+			for k, rc := range q.Counts {
+				ns[k] = j.N[rc.Name][i]
+			}
+			setCounts(l, i, q.Counts, ns)
+		}
+	}
+	return rows, nil
+}
+
+func decodeRel[T any](md *schema.Model, q *query.Query, raw []byte) ([]T, error) {
+	v, err := decodeLevel(md, q, raw, 1)
+	if err != nil {
+		return nil, err
+	}
+	out, ok := v.Interface().([]T)
+	if !ok {
+		return nil, errCachedShape
+	}
+	return out, nil
+}
