@@ -50,7 +50,7 @@ func (o Order) NullsLast() Order { o.Nulls = NullsLast; return o }
 type FindMany struct {
 	Where   Where
 	OrderBy []Order
-	Take    *int // nil: no limit; new(20); negative: the last rows of the order, in order
+	Take    *int // nil: no limit; new(20); negative: the last rows of the order (made total by the id), in order
 	Skip    int
 	Select  []string // only these fields (others stay zero in structs, absent in Rows)
 	Omit    []string // all fields but these
@@ -145,8 +145,10 @@ type Invalidate struct {
 	// Keys are exact keys ("user:findMany:<hash>", as given by CacheKey) or
 	// "prefix*" patterns ("user:*", "user:findMany:*").
 	Keys []string
-	// Auto clears every cached read of the written model. Nil means the
-	// client's default, [Config.AutoInvalidate].
+	// Auto clears every cached read of the models the write changed: the
+	// written model, those of its nested writes and their junction tables,
+	// and those its foreign keys' ON DELETE / ON UPDATE actions change
+	// (see [Nested]). Nil means the client's default, [Config.AutoInvalidate].
 	Auto *bool
 }
 

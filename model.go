@@ -209,6 +209,9 @@ func (m *ModelDef[T]) CreateMany(ctx context.Context, w Writer, a CreateMany) (i
 		rows := make([][]query.Set, len(a.Data))
 		now := exec.Now()
 		for i, d := range a.Data {
+			if hasNested(d) {
+				return 0, dataRowError(i, validationf("data", "nested writes are not supported in createMany: use Create"))
+			}
 			items, err := normData(md, d, true, now)
 			if err != nil {
 				return 0, dataRowError(i, err)
@@ -286,6 +289,10 @@ func (m *ModelDef[T]) Upsert(ctx context.Context, w Writer, a Upsert) (T, error)
 	ctx, wd := withWriteDeps(ctx)
 	return runWrite(ctx, w, m, "upsert", a.Cache, func(ex *executor, md *schema.Model) (T, error) {
 		wd.tokens = md.WriteDeps(ex.c.rels, schema.WriteUpdate, nil)
+		if hasNested(a.Create) || hasNested(a.Update) {
+			var zero T
+			return zero, validationf("data", "nested writes are not supported in upsert: use Create or Update")
+		}
 		return upsert[T](ctx, ex, md, &a)
 	})
 }

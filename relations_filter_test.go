@@ -16,8 +16,9 @@ import (
 // tags are many-to-many.
 var (
 	rfUsers = viborm.Model[viborm.Row]("rfuser",
-		s.Int("id").ID(), s.String("name"),
+		s.Int("id").ID(), s.String("name"), s.Int("mentorId").Nullable(),
 		s.OneToMany("posts", "rfpost"), s.OneToOne("profile", "rfprofile"),
+		s.ManyToOne("mentor", "rfuser").Fields("mentorId").References("id"), s.OneToMany("mentees", "rfuser"),
 		s.Table("rf_users"))
 	rfPosts = viborm.Model[viborm.Row]("rfpost",
 		s.Int("id").ID(), s.String("title"), s.Boolean("published"), s.Int("authorId").Nullable(), s.Int("score").Nullable(),
@@ -40,7 +41,7 @@ var (
 
 // seedRF writes the blog:
 //
-//	users ada(1) bob(2) cy(3) dee(4); profiles: ada (bio "x"), bob (bio NULL)
+//	users ada(1) bob(2) cy(3, mentor ada) dee(4, mentor cy); profiles: ada (bio "x"), bob (bio NULL)
 //	posts 1 ada published score 5 tags go, db
 //	      2 ada draft     score NULL
 //	      3 bob published score 2 tags go
@@ -49,7 +50,8 @@ func seedRF(t *testing.T, db *viborm.Client) {
 	t.Helper()
 	ctx := context.Background()
 	for i, n := range []string{"ada", "bob", "cy", "dee"} {
-		if _, err := rfUsers.Create(ctx, db, viborm.Create{Data: viborm.Data{"id": i + 1, "name": n}}); err != nil {
+		mentor := []any{nil, nil, 1, 3}[i]
+		if _, err := rfUsers.Create(ctx, db, viborm.Create{Data: viborm.Data{"id": i + 1, "name": n, "mentorId": mentor}}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -143,6 +145,9 @@ func TestRelationFilters(t *testing.T) {
 			{"nested some some", users(viborm.Where{"posts": viborm.Some(viborm.Where{"tags": viborm.Some(viborm.Where{"label": "db"})})}), "ada"},
 			{"nested every some", users(viborm.Where{"posts": viborm.Every(viborm.Where{"tags": viborm.Some(viborm.Where{"label": "go"})})}), "bob,cy,dee"},
 			{"nested is some", posts(viborm.Where{"author": viborm.Is(viborm.Where{"posts": viborm.Some(viborm.Where{"published": false})})}), "p1,p2"},
+			{"self some", users(viborm.Where{"mentees": viborm.Some(nil)}), "ada,cy"},
+			{"self is", users(viborm.Where{"mentor": viborm.Is(viborm.Where{"mentor": viborm.Is(viborm.Where{"name": "ada"})})}), "dee"},
+			{"self every nested", users(viborm.Where{"mentees": viborm.Every(viborm.Where{"mentees": viborm.None(nil)})}), "bob,cy,dee"},
 			{"with scalar and OR", users(viborm.Where{"name": viborm.Not("ada"), "OR": []viborm.Where{
 				{"posts": viborm.Some(nil)}, {"profile": viborm.IsNot(nil)}}}), "bob"},
 		} {
@@ -169,6 +174,12 @@ func TestRelationFilters(t *testing.T) {
 		}
 		if got := users(viborm.Where{"name": "idle"}) + "/" + posts(nil); got != "idle,idle/p1,p2,p4" {
 			t.Fatalf("after the writes: %s", got)
+		}
+		// A self-relation filter in an update reads the table it writes
+		// (MariaDB allows it since 10.3.2).
+		n, err = rfUsers.UpdateMany(ctx, db, viborm.UpdateMany{Where: viborm.Where{"mentees": viborm.Some(nil)}, Data: viborm.Data{"name": "boss"}})
+		if err != nil || n != 2 {
+			t.Fatalf("self-relation updateMany: %d %v", n, err)
 		}
 	})
 }
@@ -423,6 +434,43 @@ func TestRelationFilterCursorDistinctKeys(t *testing.T) {
 	for i, p := range same {
 		if a, b := key(rfUsers, p[0]), key(rfUsers, p[1]); a != b {
 			t.Errorf("pair %d: %s != %s", i, a, b)
+		}
+	}
+}
+
+// TestCachedRelationFilterCursorDistinctReads checks that cached reads
+// with a relation filter, a cursor, a negative take and distinct are hits
+// the second time, equal to the database's answer.
+func TestCachedRelationFilterCursorDistinctReads(t *testing.T) {
+	ctx := context.Background()
+	env := newCacheEnv(t, "sqlite", "memory", viborm.Config{Models: rfModels})
+	seedRF(t, env.db)
+	seedItems(t, env.db)
+	cached := env.db.WithCache(viborm.CacheOptions{})
+	for _, c := range []struct {
+		m *viborm.ModelDef[viborm.Row]
+		a viborm.FindMany
+	}{
+		{rfUsers, viborm.FindMany{Where: viborm.Where{"posts": viborm.Every(viborm.Where{"published": true})}, OrderBy: []viborm.Order{viborm.Asc("id")}}},
+		{rfItems, viborm.FindMany{OrderBy: []viborm.Order{viborm.Asc("rank")}, Cursor: viborm.Where{"id": 6}, Take: ptr(-3)}},
+		{rfItems, viborm.FindMany{Distinct: []string{"grp"}, OrderBy: []viborm.Order{viborm.Desc("rank")}}},
+	} {
+		want, err := c.m.FindMany(ctx, env.db, c.a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		env.rec.take()
+		for i := range 2 {
+			got, err := c.m.FindMany(ctx, cached, c.a)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Fatalf("read %d: %v, want %v", i, got, want)
+			}
+		}
+		if out := strings.Join(env.rec.take(), ","); out != "miss,hit" {
+			t.Fatalf("outcomes %s", out)
 		}
 	}
 }

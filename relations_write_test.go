@@ -287,6 +287,13 @@ func TestNestedWriteErrors(t *testing.T) {
 				t.Errorf("%s: err = %v (field %q), want %v at %q", tc.name, err, wFieldOf(err), tc.is, tc.path)
 			}
 		}
+		nested := viborm.Data{"title": "x", "author": viborm.Connect(viborm.Where{"id": ada.ID})}
+		if _, err := WPosts.CreateMany(ctx, db, viborm.CreateMany{Data: []viborm.Data{nested}}); !errors.Is(err, viborm.ErrValidation) || wFieldOf(err) != "data[0]" {
+			t.Errorf("createMany with a nested write = %v", err)
+		}
+		if _, err := WPosts.Upsert(ctx, db, viborm.Upsert{Where: viborm.Where{"id": 1}, Create: nested}); !errors.Is(err, viborm.ErrValidation) {
+			t.Errorf("upsert with a nested write = %v", err)
+		}
 		if n, _ := WPosts.Count(ctx, db, viborm.Count{}); n != 0 {
 			t.Fatalf("failed creates left %d posts", n)
 		}
@@ -361,10 +368,16 @@ func TestNestedWriteIsOneTransaction(t *testing.T) {
 }
 
 func TestNestedWritesInvalidateEveryTouchedModel(t *testing.T) {
-	for _, kind := range cacheDrivers {
-		t.Run(kind, func(t *testing.T) {
+	combos := [][2]string{{"sqlite", "redis"}}
+	for _, d := range dialects {
+		combos = append(combos, [2]string{d, "memory"})
+	}
+	for _, combo := range combos {
+		dialect, kind := combo[0], combo[1]
+		t.Run(dialect+"/"+kind, func(t *testing.T) {
+			t.Parallel()
 			ctx := context.Background()
-			env := newCacheEnv(t, "sqlite", kind, viborm.Config{Models: wModels, AutoInvalidate: true})
+			env := newCacheEnv(t, dialect, kind, viborm.Config{Models: wModels, AutoInvalidate: true})
 			db := env.db
 			cached := db.WithCache(viborm.CacheOptions{})
 			count := func(m interface {
@@ -484,6 +497,48 @@ func TestNestedOneToOne(t *testing.T) {
 		}
 		if a := profileOf(first.ID); a != nil {
 			t.Fatalf("owning disconnect: %v", *a)
+		}
+	})
+}
+
+func TestManyToManyWithCompoundIDs(t *testing.T) {
+	labels := viborm.Model[viborm.Row]("w_label",
+		s.String("ns"), s.String("name"), s.ID("ns", "name"),
+		s.ManyToMany("items", "w_item"))
+	items := viborm.Model[viborm.Row]("w_item",
+		s.BigInt("id").ID().Autoincrement(), s.String("title"),
+		s.ManyToMany("labels", "w_label"))
+	forEachDialect(t, func(t *testing.T, dialect string) {
+		ctx := context.Background()
+		db := newClient(t, dialect, viborm.Config{Models: []viborm.AnyModel{labels, items}})
+		if _, err := labels.Create(ctx, db, viborm.Create{Data: viborm.Data{"ns": "a", "name": "x"}}); err != nil {
+			t.Fatal(err)
+		}
+		it, err := items.Create(ctx, db, viborm.Create{Data: viborm.Data{"title": "one",
+			"labels": viborm.Nested{Connect: []viborm.Where{{"ns": "a", "name": "x"}}, Create: []viborm.Data{{"ns": "b", "name": "y"}}}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		d := db.Dialect()
+		rows, err := db.QueryRaw(ctx, fmt.Sprintf("SELECT %s AS i, %s AS ns, %s AS n FROM %s ORDER BY 2",
+			wQuote(d, "w_itemId"), wQuote(d, "w_label_1"), wQuote(d, "w_label_2"), wQuote(d, "w_item_w_label")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, r := range rows {
+			got = append(got, fmt.Sprintf("%v %s %s", r["i"], r["ns"], r["n"]))
+		}
+		want := []string{fmt.Sprintf("%v a x", it["id"]), fmt.Sprintf("%v b y", it["id"])}
+		if !slices.Equal(got, want) {
+			t.Fatalf("junction rows %q, want %q", got, want)
+		}
+		// Deleting a label deletes its junction rows (ON DELETE CASCADE).
+		if _, err := labels.Delete(ctx, db, viborm.Delete{Where: viborm.Where{"ns": "a", "name": "x"}}); err != nil {
+			t.Fatal(err)
+		}
+		if rows, _ := db.QueryRaw(ctx, "SELECT 1 AS one FROM "+wQuote(d, "w_item_w_label")); len(rows) != 1 {
+			t.Fatalf("junction rows after deleting a label: %d, want 1", len(rows))
 		}
 	})
 }

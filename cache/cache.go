@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"reflect"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -29,7 +30,9 @@ type Cache struct {
 	local     LocalGetter
 	promoter  LocalPromoter
 	adder     Adder
-	leaser    Leaser // nil without leases (or with Options.DisableLeases)
+	leaser    Leaser     // nil without leases (or with Options.DisableLeases)
+	depIdx    DepIndexer // nil when the driver does not index dependencies
+	depsWarn  sync.Once  // logs once that reads with Policy.Deps are not stored
 	leaseTTL  time.Duration
 	leaseWait time.Duration
 	version   string
@@ -120,8 +123,9 @@ const retiredCap = 256
 // invalidation covering the key forgets it; so does the retirement of
 // retiredCap later loads.
 type retiredLoad struct {
-	seq uint64
-	val any
+	seq  uint64
+	val  any
+	deps []string // full dependency tags of the load
 }
 
 // fill is a load whose result may be stored. An invalidation that covers its
@@ -130,6 +134,7 @@ type retiredLoad struct {
 // invalidation removes what it wrote.
 type fill struct {
 	key     string
+	deps    []string // full dependency tags (see Policy.Deps)
 	dropped bool
 	storing bool
 	stored  chan struct{} // closed when a write in progress ends; made on demand
@@ -223,6 +228,7 @@ func New(d Driver, opts *Options) (*Cache, error) {
 	}
 	c.br = br
 	c.adder, _ = d.(Adder)
+	c.depIdx, _ = d.(DepIndexer)
 	if l, ok := d.(Leaser); ok && !o.DisableLeases && offersLeases(d) {
 		c.leaser = l
 	}
@@ -443,6 +449,9 @@ func (c *Cache) Get(ctx context.Context, key string) (e Entry, ok bool, err erro
 
 // Set stores value under key (prefixed as by [Cache.FullKey]), created now,
 // fresh for the policy's TTL and stored for the TTL plus its stale window.
+// With [Policy.Deps] it first indexes the key under them ([DepIndexer]); a
+// driver without that capability makes it fail with a [*DriverError]
+// matching [errors.ErrUnsupported].
 func (c *Cache) Set(ctx context.Context, key string, value any, p Policy) error {
 	if c.isClosed() {
 		return ErrClosed
@@ -451,8 +460,16 @@ func (c *Cache) Set(ctx context.Context, key string, value any, p Policy) error 
 	if err != nil {
 		return err
 	}
+	if len(rp.deps) > 0 && c.depIdx == nil {
+		return &DriverError{Driver: c.name, Op: "indexdeps", Err: errors.ErrUnsupported}
+	}
 	e := NewEntry(value, c.now(), rp.ttl)
 	_, err = callDriver(c, ctx, "set", 0, func(ctx context.Context) (none, error) {
+		if len(rp.deps) > 0 {
+			if err := c.depIdx.IndexDeps(ctx, c.FullKey(key), rp.deps, rp.storage()+c.timeout); err != nil {
+				return none{}, err
+			}
+		}
 		return none{}, c.d.Set(ctx, c.FullKey(key), rp.storage(), e)
 	})
 	return err
@@ -518,8 +535,12 @@ func (c *Cache) Invalidate(ctx context.Context, patterns ...string) error {
 
 // InvalidateModel removes every cached entry of each model: the keys under
 // "viborm[:v<version>]:<model>:". The prefix ends at the separator, so
-// invalidating "user" never touches "userProfile". It waits at most
-// [Options.InvalidateTimeout]; see there for what a failure means.
+// invalidating "user" never touches "userProfile". It also removes every
+// entry that depends on the model ([Policy.Deps]), through the driver's
+// [DepIndexer], and keeps every load in flight that depends on it from
+// storing its result. So does an [Cache.Invalidate] of "<model>:*" or a
+// [Cache.Clear] of "<model>:". It waits at most [Options.InvalidateTimeout];
+// see there for what a failure means.
 func (c *Cache) InvalidateModel(ctx context.Context, models ...string) error {
 	var prefixes []string
 	var errs []error
@@ -561,12 +582,18 @@ func (c *Cache) invalidate(ctx context.Context, keys, prefixes []string) (err er
 	if len(prefixes) > 0 {
 		op = "clear"
 	}
-	waits := c.dropFills(func(k string) bool {
+	tags := c.modelTags(prefixes)
+	waits := c.dropFills(func(k string, deps []string) bool {
 		if exact[k] {
 			return true
 		}
 		for _, p := range prefixes {
 			if strings.HasPrefix(k, p) {
+				return true
+			}
+		}
+		for _, d := range deps {
+			if slices.Contains(tags, d) {
 				return true
 			}
 		}
@@ -614,22 +641,64 @@ func (c *Cache) invalidate(ctx context.Context, keys, prefixes []string) (err er
 			errs = append(errs, err)
 		}
 	}
+	if len(tags) > 0 && c.depIdx != nil {
+		if err := call("cleardeps", func(ctx context.Context) (none, error) {
+			return none{}, c.depIdx.ClearDeps(ctx, tags)
+		}); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	if len(errs) == 1 {
 		return errs[0]
 	}
 	return errors.Join(errs...)
 }
 
-// dropFills marks every in-flight load whose key matches as dropped, detaches
-// matching shared loads so later callers start afresh, forgets matching
-// retired loads, and returns the channels that close when the writes already
-// in progress of matching keys end.
-func (c *Cache) dropFills(match func(string) bool) []chan struct{} {
+// modelTags returns the dependency tags (see [Policy.Deps]) that an
+// invalidation of prefixes clears: "<prefix>:<model>" for each prefix that
+// is a whole model's, "<prefix>:<model>:".
+func (c *Cache) modelTags(prefixes []string) []string {
+	var tags []string
+	for _, p := range prefixes {
+		rest, ok := strings.CutPrefix(p, c.prefix+":")
+		if !ok || len(rest) < 2 || strings.IndexByte(rest, ':') != len(rest)-1 {
+			continue
+		}
+		if t := strings.TrimSuffix(p, ":"); !slices.Contains(tags, t) {
+			tags = append(tags, t)
+		}
+	}
+	return tags
+}
+
+// depTags returns the full dependency tags of a policy's Deps, without
+// duplicates.
+func (c *Cache) depTags(deps []string) ([]string, error) {
+	if len(deps) == 0 {
+		return nil, nil
+	}
+	tags := make([]string, 0, len(deps))
+	for _, d := range deps {
+		if d == "" {
+			return nil, &ConfigError{Field: "Policy.Deps", Reason: "must not hold an empty name"}
+		}
+		if t := c.prefix + ":" + d; !slices.Contains(tags, t) {
+			tags = append(tags, t)
+		}
+	}
+	return tags, nil
+}
+
+// dropFills marks every in-flight load whose key or dependency tags match as
+// dropped, detaches matching shared loads so later callers start afresh,
+// forgets matching retired loads, and returns the channels that close when
+// the writes already in progress of matching loads end.
+func (c *Cache) dropFills(match func(key string, deps []string) bool) []chan struct{} {
 	var waits []chan struct{}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for f := range c.fills {
-		if match(f.key) {
+		if match(f.key, f.deps) {
 			f.dropped = true
 			if f.storing {
 				if f.stored == nil {
@@ -640,20 +709,20 @@ func (c *Cache) dropFills(match func(string) bool) []chan struct{} {
 		}
 	}
 	for k, cl := range c.calls {
-		if match(k) && cl.fill.dropped {
+		if cl.fill.dropped && match(k, cl.fill.deps) {
 			delete(c.calls, k)
 		}
 	}
-	for k := range c.retired {
-		if match(k) {
+	for k, r := range c.retired {
+		if match(k, r.deps) {
 			delete(c.retired, k)
 		}
 	}
 	return waits
 }
 
-func (c *Cache) addFill(key string) *fill {
-	f := &fill{key: key}
+func (c *Cache) addFill(key string, deps []string) *fill {
+	f := &fill{key: key, deps: deps}
 	c.fills[f] = struct{}{}
 	return f
 }
@@ -678,6 +747,20 @@ func (c *Cache) store(ctx context.Context, f *fill, rp resolved, e Entry, tok st
 		t0 = time.Now()
 	}
 	stored, err := callDriver(c, ctx, "set", c.timeout, func(ctx context.Context) (bool, error) {
+		if len(f.deps) > 0 && tok == "" { // under a lease, indexLeased did it
+			if c.depIdx == nil {
+				return false, errors.ErrUnsupported
+			}
+			// The index records go first: a record without its entry is
+			// harmless, an entry without its record is not. They outlive
+			// the entry: the Set below starts within c.timeout.
+			if err := c.depIdx.IndexDeps(ctx, f.key, f.deps, rp.storage()+c.timeout); err != nil {
+				if tok != "" {
+					_ = c.leaser.Release(ctx, f.key, tok)
+				}
+				return false, err
+			}
+		}
 		if tok != "" {
 			return c.leaser.SetLeased(ctx, f.key, tok, rp.storage(), e)
 		}
@@ -706,12 +789,18 @@ type resolved struct {
 	ttl, window time.Duration
 	bypass      bool
 	waitUntil   func(context.Context, func(context.Context))
+	deps        []string // full dependency tags
 }
 
 func (r resolved) storage() time.Duration { return r.ttl + r.window }
 
 func (c *Cache) resolve(p Policy) (resolved, error) {
 	r := resolved{ttl: p.TTL, bypass: p.Bypass, waitUntil: p.WaitUntil}
+	deps, err := c.depTags(p.Deps)
+	if err != nil {
+		return r, err
+	}
+	r.deps = deps
 	if r.ttl == 0 {
 		r.ttl = c.ttl
 	} else if err := checkTTL(r.ttl); err != nil {
@@ -807,6 +896,9 @@ func LoadChecked[T any](ctx context.Context, c *Cache, key string, p Policy, loa
 	full := c.FullKey(key)
 	if c.onStep != nil {
 		rp.start = time.Now()
+	}
+	if len(rp.deps) > 0 && c.depIdx == nil {
+		return loadUnstored(ctx, c, full, rp, load)
 	}
 	var driverErr error
 	var seq uint64 // shared loads retired before this read looked
@@ -999,7 +1091,7 @@ func loadShared[T any](ctx context.Context, c *Cache, full string, rp resolved, 
 				return v, nil
 			}
 		}
-		cl = &call{done: make(chan struct{}), fill: c.addFill(full), readyBelow: maxEpoch, validBelow: maxEpoch}
+		cl = &call{done: make(chan struct{}), fill: c.addFill(full, rp.deps), readyBelow: maxEpoch, validBelow: maxEpoch}
 		cl.ready = cl.done
 		if c.leaser != nil {
 			cl.ready = make(chan struct{})
@@ -1091,7 +1183,7 @@ func runShared[T any](ctx context.Context, c *Cache, cl *call, rp resolved, load
 		}
 		delete(c.fills, f)
 		if !f.dropped {
-			c.retire(f.key, cl.val)
+			c.retire(f.key, f.deps, cl.val)
 		}
 		c.mu.Unlock()
 	}
@@ -1251,6 +1343,7 @@ func runLeased[T any](ctx context.Context, c *Cache, cl *call, rp resolved, load
 			}
 		}
 	}
+	tok = c.indexLeased(ctx, f, rp, tok)
 	s = step()
 	started := c.now()
 	v, pe, err := protect(ctx, load)
@@ -1284,6 +1377,30 @@ func runLeased[T any](ctx context.Context, c *Cache, cl *call, rp resolved, load
 		close(cl.done)
 	})
 	close(cl.ready)
+}
+
+// indexLeased indexes a fill's key under its dependency tags once its lease
+// tok is taken and before its loader runs, so that from then on a
+// [DepIndexer.ClearDeps] of any of them, in any process, voids the lease and
+// the fill never lands. The records outlive the lease by the storage TTL.
+// When that fails it releases the lease, logs, and returns "": the load then
+// stores nothing. Without dependencies it returns tok.
+func (c *Cache) indexLeased(ctx context.Context, f *fill, rp resolved, tok string) string {
+	if tok == "" || len(f.deps) == 0 {
+		return tok
+	}
+	_, err := callDriver(c, ctx, "indexdeps", c.timeout, func(ctx context.Context) (none, error) {
+		if c.depIdx == nil {
+			return none{}, errors.ErrUnsupported
+		}
+		return none{}, c.depIdx.IndexDeps(ctx, f.key, f.deps, rp.storage()+c.leaseTTL)
+	})
+	if err != nil {
+		c.logFailure(ctx, "indexing dependencies", err)
+		c.releaseLease(ctx, f.key, tok)
+		return ""
+	}
+	return tok
 }
 
 // leaseUnlessFailed asks for the lease of key, unless the lookup that
@@ -1402,7 +1519,7 @@ func (c *Cache) releaseLater(ctx context.Context, hook func(context.Context, fun
 
 // retire remembers the result of a shared load that has left the table of
 // loads in flight (see retiredLoad). c.mu must be held.
-func (c *Cache) retire(key string, val any) {
+func (c *Cache) retire(key string, deps []string, val any) {
 	seq := c.retireSeq.Load() + 1
 	slot := seq % retiredCap
 	if old := c.retiredLog[slot]; old != "" {
@@ -1411,13 +1528,13 @@ func (c *Cache) retire(key string, val any) {
 		}
 	}
 	c.retiredLog[slot] = key
-	c.retired[key] = retiredLoad{seq: seq, val: val}
+	c.retired[key] = retiredLoad{seq: seq, val: val, deps: deps}
 	c.retireSeq.Store(seq)
 }
 
 func loadBypass[T any](ctx context.Context, c *Cache, full string, rp resolved, load func(context.Context) (T, error)) (T, error) {
 	c.mu.Lock()
-	f := c.addFill(full)
+	f := c.addFill(full, rp.deps)
 	c.mu.Unlock()
 	// With leases, the result is stored only under a lease taken before
 	// load ran.
@@ -1426,7 +1543,7 @@ func loadBypass[T any](ctx context.Context, c *Cache, full string, rp resolved, 
 		if l, err := c.lease(ctx, full); err != nil {
 			c.logFailure(ctx, "lease", err)
 		} else {
-			tok = l.tok
+			tok = c.indexLeased(ctx, f, rp, l.tok)
 		}
 	}
 	drop := func() {
@@ -1463,6 +1580,24 @@ func loadBypass[T any](ctx context.Context, c *Cache, full string, rp resolved, 
 	return v, nil
 }
 
+// loadUnstored answers a read with [Policy.Deps] from its loader, on the
+// caller's goroutine, without looking up or storing anything: the driver
+// cannot index the dependencies, so an entry could outlive an invalidation
+// of one of them.
+func loadUnstored[T any](ctx context.Context, c *Cache, full string, rp resolved, load func(context.Context) (T, error)) (T, error) {
+	c.depsWarn.Do(func() {
+		c.log.LogAttrs(ctx, slog.LevelWarn, "viborm cache: the driver does not index dependencies (cache.DepIndexer); reads with dependencies are answered but not stored",
+			slog.String("driver", c.name))
+	})
+	v, err := load(ctx)
+	if err != nil {
+		c.observeRead(ctx, full, OutcomeError, false, nil, rp, err)
+		return v, err
+	}
+	c.observeRead(ctx, full, OutcomeMiss, false, nil, rp, nil)
+	return v, nil
+}
+
 // refresh schedules a background refresh of a stale key, unless one is in
 // flight here already or another process holds the refresh marker.
 func (c *Cache) refresh(ctx context.Context, full string, rp resolved, load func(context.Context) (any, error)) {
@@ -1472,7 +1607,7 @@ func (c *Cache) refresh(ctx context.Context, full string, rp resolved, load func
 		return
 	}
 	c.refreshing[full] = true
-	f := c.addFill(full)
+	f := c.addFill(full, rp.deps)
 	c.mu.Unlock()
 	done := func() {
 		c.mu.Lock()
@@ -1536,6 +1671,11 @@ func (c *Cache) runRefresh(ctx context.Context, f *fill, rp resolved, load func(
 				slog.String("driver", c.name), slog.Any("err", err))
 		}
 	}()
+	if tok != "" {
+		if tok = c.indexLeased(ctx, f, rp, tok); tok == "" {
+			return
+		}
+	}
 	started := c.now()
 	v, pe, err := protect(ctx, load)
 	if (pe != nil || err != nil) && tok != "" {

@@ -32,6 +32,15 @@
 // separator, so "user" never touches "userProfile". A load that started
 // before an invalidation of its key never stores its result after it.
 //
+// A read can depend on models besides its key's own ([Policy.Deps]: the ORM
+// passes the models of its includes and relation filters). The cache indexes
+// its entry under each of them through the driver's [DepIndexer] before
+// storing it, and [Cache.InvalidateModel] of any of them removes it, at a
+// cost proportional to the entries removed; the fence above covers
+// dependencies too. Every bundled driver indexes dependencies; with a driver
+// that does not, a read with dependencies is answered by its loader and not
+// stored, which is logged once.
+//
 // # Across processes
 //
 // The fence above sees the invalidations of this process only. With a
@@ -48,7 +57,8 @@
 // load began reading is given its result only if the fenced write then
 // succeeds; otherwise it loads again. [Options.DisableLeases] turns all of
 // this off. The in-memory driver needs none of it: one process sees every
-// invalidation.
+// invalidation. A driver that wraps a shared one (the tiered driver) offers
+// leases when the wrapped one does ([LeaseOfferer]).
 //
 // # Failure
 //

@@ -166,6 +166,25 @@ type LeaseOfferer interface {
 	OffersLeases() bool
 }
 
+// DepIndexer is an optional capability of a Driver: a dependency index. It
+// records, for each dependency tag, the keys whose entries depend on it, so an
+// invalidation of the tag removes exactly those entries, at a cost
+// proportional to the entries removed.
+//
+// Tags are full strings built by the core (the cache's key prefix followed by
+// a model name or a junction token, e.g. "viborm:v2:post"); they are never
+// empty. IndexDeps is called before the entry is stored under key (an index
+// record without its entry is harmless; an entry without its record is not),
+// and must keep each record at least ttl. ClearDeps deletes every key recorded
+// under any of tags — and, for a driver that implements Leaser, voids those
+// keys' leases, so a fill in any process that began before the clear never
+// lands — then forgets those records. Both must be safe for concurrent use and
+// honour ctx. Records whose key is gone may linger until their ttl.
+type DepIndexer interface {
+	IndexDeps(ctx context.Context, key string, deps []string, ttl time.Duration) error
+	ClearDeps(ctx context.Context, tags []string) error
+}
+
 // LocalPromoter is implemented by drivers with a tier in the process's own
 // memory that keeps entries read from a serializing tier in their
 // serialized form (such as the tiered driver, whose L1 holds what Redis

@@ -154,6 +154,16 @@ type Policy struct {
 	// same contract. VibORM passes its waitUntil per execution the same way;
 	// an ORM client hands its own hook here.
 	WaitUntil func(ctx context.Context, task func(context.Context))
+
+	// Deps names the models (or junction tokens) the read depends on besides
+	// its key's own model, such as the models of its includes and relation
+	// filters. [Cache.InvalidateModel] of any of them (or an Invalidate of
+	// "<model>:*") removes the entry too, and a load in flight when that
+	// happens never stores its result. The entry is indexed under each dep
+	// through the driver's [DepIndexer] before it is stored; with a driver
+	// that lacks that capability a read with Deps is answered by its loader
+	// and not stored (logged once). Names must not be empty.
+	Deps []string
 }
 
 // Outcome says how a cached read was answered.

@@ -2,7 +2,8 @@
 // process's own memory, the default store of a [cache.Cache].
 //
 // It implements [cache.Driver] and the optional [cache.Adder],
-// [cache.BatchGetter], [cache.Closer] and [cache.Nonblocking], and passes
+// [cache.BatchGetter], [cache.DepIndexer], [cache.Closer] and
+// [cache.Nonblocking], and passes
 // the conformance kit in [github.com/viborm/viborm-go/cache/cachetest].
 //
 // # Values are shared, not copied
@@ -43,4 +44,17 @@
 // compared byte for byte with no special characters: clearing 1,000 keys
 // from a driver that holds a million costs the same as from one that holds
 // a thousand.
+//
+// # Dependencies
+//
+// Beside the entries the driver keeps a dependency index
+// ([cache.DepIndexer]): for each tag (a model that cached reads depend on)
+// the set of keys recorded under it, and for each key its tags and expiry.
+// [Driver.ClearDeps] visits only the records of its tags and deletes their
+// entries, so its cost is proportional to the entries it removes. Records
+// expire with the TTL they were given and are reclaimed like entries (by a
+// sampled sweep every sixteenth IndexDeps); a record whose entry was
+// deleted or evicted earlier lingers until then, harmlessly. The index holds
+// at most twice MaxEntries records: past that, IndexDeps evicts the sampled
+// record that expires first, together with its entry.
 package memorycache

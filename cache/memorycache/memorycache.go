@@ -73,6 +73,7 @@ type Driver struct {
 	base   time.Time
 	sizer  func(string, cache.Entry) int64
 	closed atomic.Bool
+	deps   depIndex // see deps.go
 }
 
 var (
@@ -81,6 +82,7 @@ var (
 	_ cache.BatchGetter = (*Driver)(nil)
 	_ cache.Closer      = (*Driver)(nil)
 	_ cache.Nonblocking = (*Driver)(nil)
+	_ cache.DepIndexer  = (*Driver)(nil)
 )
 
 const (
@@ -149,6 +151,7 @@ func New(opts *Options) (*Driver, error) {
 	if o.MaxBytes > 0 {
 		d.sizer = o.Sizer
 	}
+	d.deps.init(2 * o.MaxEntries)
 	for i := range d.shards {
 		s := &d.shards[i]
 		s.items = make(map[string]*item)
@@ -451,5 +454,8 @@ func (d *Driver) Close() error {
 		s.bytes = 0
 		s.mu.Unlock()
 	}
+	d.deps.mu.Lock()
+	d.deps.init(d.deps.max)
+	d.deps.mu.Unlock()
 	return nil
 }

@@ -235,7 +235,10 @@ func mpRole(ctx context.Context, role string, conf mpConf, res *mpResult) error 
 		Version:       conf.Version,
 		DisableLeases: !conf.Fence,
 		LeaseWait:     10 * time.Second, // a slow, loaded CI machine must not turn waits into queries
-		Logger:        slog.New(slog.DiscardHandler),
+		// nor fail the writer's invalidations (a failed one is no completed
+		// invalidation the readers could be held to)
+		InvalidateTimeout: 10 * time.Second,
+		Logger:            slog.New(slog.DiscardHandler),
 	})
 	if err != nil {
 		return err
@@ -514,7 +517,9 @@ func TestMultiProcessTieredStaleWindow(t *testing.T) {
 			t.Errorf("dropping %s: %v", conf.LogTable, err)
 		}
 	})
-	conf.Duration = mpDuration(t, 2*time.Second)
+	// Longer than the bound below, so that a bus that delivers nothing
+	// shows stale L1 reads past it.
+	conf.Duration = mpDuration(t, rediscache.DefaultBusHealthTimeout+time.Second)
 	conf.Readers = 4
 	conf.QueryMS = 2
 	conf.Fence = true

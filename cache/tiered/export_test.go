@@ -17,3 +17,12 @@ func NewHooked(l2 cache.Driver, bus Bus, opts *Options, hook func(Event)) (*Driv
 
 // ID returns the driver's bus source id.
 func (d *Driver) ID() uint64 { return d.id }
+
+// SetRaceHooks sets hooks that tests use to order a promotion against an
+// invalidation: bumped runs in bumpKeys once the fence moved (deleted
+// false) and once L1 was deleted from (true); promoting runs in
+// PromoteLocal between finding the entry and replacing it. Set them before
+// the operations they observe.
+func (d *Driver) SetRaceHooks(bumped func(deleted bool), promoting func()) {
+	d.hookBumped, d.hookPromoting = bumped, promoting
+}

@@ -215,3 +215,57 @@ func TestLeasesNeedL2Leases(t *testing.T) {
 		t.Fatalf("loads = %d, want 1: the fill was not stored", loads)
 	}
 }
+
+// TestPromotionAcrossInvalidationNeverResurrects orders the worst case of
+// a promotion against an invalidation from another instance: the
+// invalidation has moved the fence but not yet deleted from L1 when the
+// promotion finds the bytes it read, and deletes them before the promotion
+// writes. The promotion must not put the decoded value back after the
+// deletion.
+func TestPromotionAcrossInvalidationNeverResurrects(t *testing.T) {
+	p := newJSONPair(t, nil)
+	const key = "viborm:m:k"
+	if err := p.a.Set(ctx, key, time.Minute, entry("old", p.clk.Now(), time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	e, ok, err := p.b.Get(ctx, key)
+	if err != nil || !ok {
+		t.Fatalf("Get = %v, %v", ok, err)
+	}
+	fenced, deleted := make(chan struct{}), make(chan struct{})
+	release, inGap, resume := make(chan struct{}), make(chan struct{}), make(chan struct{})
+	p.b.SetRaceHooks(func(del bool) {
+		if !del {
+			close(fenced)
+			<-release
+		} else {
+			close(deleted)
+		}
+	}, func() {
+		close(inGap)
+		<-resume
+	})
+	invalidated := make(chan error)
+	go func() { invalidated <- p.a.Delete(ctx, []string{key}) }()
+	<-fenced // b has moved its fence for key, L1 still holds the bytes
+	promoted := make(chan struct{})
+	go func() {
+		p.b.PromoteLocal(key, e, "promoted")
+		close(promoted)
+	}()
+	select {
+	case <-inGap: // the promotion found the bytes: let the deletion run
+		close(release)
+		<-deleted
+		close(resume)
+		<-promoted
+	case <-promoted: // the promotion gave up
+		close(release)
+	}
+	if err := <-invalidated; err != nil {
+		t.Fatal(err)
+	}
+	if v, ok := local(p.b, key); ok {
+		t.Fatalf("L1 serves %v after the invalidation returned: the promotion put it back", v)
+	}
+}

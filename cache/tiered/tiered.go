@@ -88,10 +88,10 @@ type Driver struct {
 	seed    maphash.Seed
 	global  atomic.Uint64
 	stripes [stripeCount]stripe
-	// dropping counts the invalidations between moving the fence and
-	// deleting from L1: a promotion (see PromoteLocal), which replaces an
-	// entry it found in L1, must not run meanwhile, or it could put back
-	// what the deletion just removed.
+	// dropping counts the invalidations and writes between moving the
+	// fence and deleting from L1: a promotion (see PromoteLocal), which
+	// replaces an entry it found in L1, must not run meanwhile, or it could
+	// put back what the deletion just removed.
 	dropping atomic.Int64
 
 	cancel    context.CancelFunc
@@ -103,6 +103,12 @@ type Driver struct {
 	// hookApplied, set only by tests, runs on the bus's goroutine after a
 	// message from another instance was applied, or after a state change.
 	hookApplied func(ev busEvent)
+	// hookBumped, set only by tests, runs in bumpKeys once the fence has
+	// moved (deleted false) and once L1 has been deleted from (true).
+	hookBumped func(deleted bool)
+	// hookPromoting, set only by tests, runs in PromoteLocal between
+	// finding the entry to replace and replacing it.
+	hookPromoting func()
 }
 
 const stripeCount = 256
@@ -297,8 +303,14 @@ func (d *Driver) bumpKeys(keys []string) {
 		s.seq++
 		s.mu.Unlock()
 	}
+	if d.hookBumped != nil {
+		d.hookBumped(false)
+	}
 	if l1 := d.l1.Load(); l1 != nil {
 		_ = l1.Delete(context.Background(), keys)
+	}
+	if d.hookBumped != nil {
+		d.hookBumped(true)
 	}
 }
 
@@ -380,6 +392,9 @@ func (d *Driver) PromoteLocal(key string, e cache.Entry, value any) {
 	ttl := r.until.Sub(d.now())
 	if ttl <= 0 {
 		return
+	}
+	if d.hookPromoting != nil {
+		d.hookPromoting()
 	}
 	cur.Value = value
 	_ = l1.Set(context.Background(), key, ttl, cur)
@@ -473,15 +488,18 @@ func (d *Driver) Set(ctx context.Context, key string, storageTTL time.Duration, 
 // invalidation of key arrived meanwhile.
 func (d *Driver) write(key string, storageTTL time.Duration, e cache.Entry, set func() (bool, error)) (bool, error) {
 	s := d.stripeOf(key)
+	d.dropping.Add(1)
 	s.mu.Lock()
 	s.seq++ // void fills of key that read L2 before this write
 	t := token{l1: d.l1.Load(), global: d.global.Load(), stripe: s, seq: s.seq}
 	s.mu.Unlock()
 	// The value is being replaced: should this write's own fill be voided
-	// by a concurrent invalidation, L1 must not keep answering the old one.
+	// (by a concurrent invalidation, or by L2 refusing a leased write), L1
+	// must not keep answering the old one.
 	if t.l1 != nil {
 		_ = t.l1.Delete(context.Background(), []string{key})
 	}
+	d.dropping.Add(-1)
 	stored, err := set()
 	if err != nil {
 		// What L2 holds is unknown: L1 must not keep an older value.

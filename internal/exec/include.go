@@ -129,19 +129,115 @@ func (l level) get(i int, f *schema.Field) any {
 	return v
 }
 
-// key returns the key of fs in row i and false when one of them is NULL.
-func (l level) key(i int, fs []*schema.Field) ([]any, string, bool) {
-	vals := make([]any, len(fs))
-	var b []byte
-	for k, f := range fs {
+// appendRowKey appends the key of fs in row i to b (see appendKey); ok is
+// false when one of them is NULL. Integer and text fields of a struct are
+// read without boxing them.
+func (l level) appendRowKey(b []byte, i int, fs []*schema.Field) (_ []byte, ok bool) {
+	rv := l.row(i)
+	for _, f := range fs {
+		if l.md.GoType == nil {
+			v := rv.Interface().(schema.Row)[f.Name]
+			if v == nil {
+				return b, false
+			}
+			b = appendKey(b, v)
+			continue
+		}
+		fv := rv.Field(f.Bind.Index[0])
+		if fv.Kind() == reflect.Pointer {
+			if fv.IsNil() {
+				return b, false
+			}
+			fv = fv.Elem()
+		}
+		switch fv.Kind() {
+		case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+			if schema.IsInt(f.Kind) {
+				b = strconv.AppendInt(append(b, 'i'), fv.Int(), 10)
+				b = append(b, ';')
+				continue
+			}
+		case reflect.String:
+			if schema.IsText(f.Kind) {
+				str := fv.String()
+				b = strconv.AppendInt(append(b, 's'), int64(len(str)), 10)
+				b = append(append(append(b, ':'), str...), ';')
+				continue
+			}
+		}
 		v := l.get(i, f)
 		if v == nil {
-			return nil, "", false
+			return b, false
 		}
-		vals[k] = v
 		b = appendKey(b, v)
 	}
-	return vals, string(b), true
+	return b, true
+}
+
+// keySet is the distinct keys of a level's rows: their canonical values,
+// in row order, and the index of each by its encoding.
+type keySet struct {
+	vals [][]any
+	idx  map[string]int
+}
+
+// find returns the index of the key encoded in b, -1 when absent.
+func (ks *keySet) find(b []byte) int {
+	if k, ok := ks.idx[string(b)]; ok {
+		return k
+	}
+	return -1
+}
+
+// distinctKeys returns the distinct non-NULL keys of fs over the level's
+// rows and the index of each row's key (-1 for a NULL).
+func (l level) distinctKeys(fs []*schema.Field) (ks keySet, per []int) {
+	n := l.rows.Len()
+	per = make([]int, n)
+	ks.idx = make(map[string]int, n)
+	var buf []byte
+	for i := range n {
+		var ok bool
+		buf, ok = l.appendRowKey(buf[:0], i, fs)
+		if !ok {
+			per[i] = -1
+			continue
+		}
+		k := ks.find(buf)
+		if k < 0 {
+			k = len(ks.vals)
+			ks.idx[string(buf)] = k
+			vals := make([]any, len(fs))
+			for x, f := range fs {
+				vals[x] = l.get(i, f)
+			}
+			ks.vals = append(ks.vals, vals)
+		}
+		per[i] = k
+	}
+	return ks, per
+}
+
+func appendKey(b []byte, v any) []byte {
+	switch x := v.(type) {
+	case int64:
+		b = strconv.AppendInt(append(b, 'i'), x, 10)
+	case string:
+		b = strconv.AppendInt(append(b, 's'), int64(len(x)), 10)
+		b = append(append(b, ':'), x...)
+	case []byte:
+		b = strconv.AppendInt(append(b, 'b'), int64(len(x)), 10)
+		b = append(append(b, ':'), x...)
+	case float64:
+		b = strconv.AppendUint(append(b, 'f'), math.Float64bits(x), 16)
+	case bool:
+		b = strconv.AppendBool(append(b, 'B'), x)
+	case time.Time:
+		b = x.UTC().AppendFormat(append(b, 'T'), time.RFC3339Nano)
+	default:
+		b = fmt.Appendf(b, "%T:%v", v, v)
+	}
+	return append(b, ';')
 }
 
 // set stores v, the value of relation name (or "_count"), into row i.
@@ -175,48 +271,6 @@ func (l level) field(i int, name string, index []int) reflect.Value {
 		return reflect.ValueOf(x)
 	}
 	return rv.FieldByIndex(index)
-}
-
-func appendKey(b []byte, v any) []byte {
-	switch x := v.(type) {
-	case int64:
-		b = strconv.AppendInt(append(b, 'i'), x, 10)
-	case string:
-		b = strconv.AppendInt(append(b, 's'), int64(len(x)), 10)
-		b = append(append(b, ':'), x...)
-	case []byte:
-		b = strconv.AppendInt(append(b, 'b'), int64(len(x)), 10)
-		b = append(append(b, ':'), x...)
-	case float64:
-		b = strconv.AppendUint(append(b, 'f'), math.Float64bits(x), 16)
-	case bool:
-		b = strconv.AppendBool(append(b, 'B'), x)
-	case time.Time:
-		b = x.UTC().AppendFormat(append(b, 'T'), time.RFC3339Nano)
-	default:
-		b = fmt.Appendf(b, "%T:%v", v, v)
-	}
-	return append(b, ';')
-}
-
-// distinctKeys returns the distinct non-NULL keys of fs over the level's
-// rows, in row order, and each row's key ("" for none).
-func (l level) distinctKeys(fs []*schema.Field) (keys [][]any, per []string) {
-	n := l.rows.Len()
-	per = make([]string, n)
-	seen := make(map[string]bool, n)
-	for i := range n {
-		vals, k, ok := l.key(i, fs)
-		if !ok {
-			continue
-		}
-		per[i] = k
-		if !seen[k] {
-			seen[k] = true
-			keys = append(keys, vals)
-		}
-	}
-	return keys, per
 }
 
 // chunks splits keys so that each statement binds at most ParamBudget
@@ -293,7 +347,7 @@ func fill(ctx context.Context, c Conn, q Querier, md *schema.Model, qu *query.Qu
 
 func fillInclude(ctx context.Context, c Conn, q Querier, l level, it *query.Include) error {
 	t, link, cq := it.Rel.Target, it.Link, it.Q
-	keys, per := l.distinctKeys(link.ParentKeys)
+	ks, per := l.distinctKeys(link.ParentKeys)
 	var index []int
 	if it.Bind != nil {
 		index = it.Bind.Index
@@ -303,28 +357,32 @@ func fillInclude(ctx context.Context, c Conn, q Querier, l level, it *query.Incl
 		return err
 	}
 	var children reflect.Value
-	groups := map[string][]int{} // parent key → child indexes, in order
+	var groups [][]int // per parent key: the child indexes, in order
 	if j := link.Junction; j != nil {
-		children, groups, err = loadJunction(ctx, c, q, t, j, cq, keys)
+		children, groups, err = loadJunction(ctx, c, q, t, j, cq, &ks)
 		if err != nil {
 			return err
 		}
 	} else {
 		var sts []sqlgen.Stmt
-		if len(keys) > 0 {
+		if len(ks.vals) > 0 {
 			extra := whereArgs(c, t, cq.Where)
-			for _, ch := range chunks(keys, len(link.ChildKeys), extra) {
+			for _, ch := range chunks(ks.vals, len(link.ChildKeys), extra) {
 				sts = append(sts, sqlgen.IncludeRows(c.Dialect(), t, cq, link, ch))
 			}
 		}
 		if children, err = scanLevel(ctx, c, q, t, cq.Sel, sts); err != nil {
 			return err
 		}
+		groups = make([][]int, len(ks.vals))
 		cl := level{md: t, rows: children}
+		var buf []byte
 		for k := range children.Len() {
-			_, key, ok := cl.key(k, link.ChildKeys)
-			if ok {
-				groups[key] = append(groups[key], k)
+			var ok bool
+			if buf, ok = cl.appendRowKey(buf[:0], k, link.ChildKeys); ok {
+				if x := ks.find(buf); x >= 0 {
+					groups[x] = append(groups[x], k)
+				}
 			}
 		}
 	}
@@ -334,23 +392,21 @@ func fillInclude(ctx context.Context, c Conn, q Querier, l level, it *query.Incl
 	if link.Many {
 		empty := reflect.MakeSlice(ops.typ, 0, 0)
 		for i, k := range per {
-			idx := groups[k]
-			if k == "" || len(idx) == 0 {
+			if k < 0 || len(groups[k]) == 0 {
 				l.set(i, it.Name, index, empty)
 				continue
 			}
-			l.set(i, it.Name, index, subSlice(children, ops.typ, idx))
+			l.set(i, it.Name, index, subSlice(children, ops.typ, groups[k]))
 		}
 		return nil
 	}
 	used := make([]bool, children.Len())
 	for i, k := range per {
-		idx := groups[k]
-		if k == "" || len(idx) == 0 {
+		if k < 0 || len(groups[k]) == 0 {
 			l.set(i, it.Name, index, reflect.Value{})
 			continue
 		}
-		ci := idx[0]
+		ci := groups[k][0]
 		one := children.Slice3(ci, ci+1, ci+1)
 		if used[ci] {
 			// Another parent holds this row: each gets its own.
@@ -386,14 +442,13 @@ func subSlice(children reflect.Value, typ reflect.Type, idx []int) reflect.Value
 }
 
 // loadJunction loads a many-to-many level: the junction's pairs of the
-// parents keys, then the targets; it returns the targets and, per parent
-// key, the indexes of its targets in the targets' order, paged.
-func loadJunction(ctx context.Context, c Conn, q Querier, t *schema.Model, j *schema.Junction, cq *query.Query, keys [][]any) (reflect.Value, map[string][]int, error) {
-	pairs := map[string][]string{}
-	var tkeys [][]any
-	seen := map[string]bool{}
+// parents' keys ks, then the targets; it returns the targets and, per
+// parent key, the indexes of its targets in the targets' order, paged.
+func loadJunction(ctx context.Context, c Conn, q Querier, t *schema.Model, j *schema.Junction, cq *query.Query, ks *keySet) (reflect.Value, [][]int, error) {
+	pairs := make([][]int, len(ks.vals)) // per parent key: target key indexes
+	tks := keySet{idx: map[string]int{}}
 	ns, nt := len(j.SourceCols), len(j.TargetCols)
-	for _, ch := range chunks(keys, ns, 0) {
+	for _, ch := range chunks(ks.vals, ns, 0) {
 		rows, err := c.Query(ctx, q, sqlgen.JunctionPairs(c.Dialect(), j, ch))
 		if err != nil {
 			return reflect.Value{}, nil, err
@@ -401,11 +456,12 @@ func loadJunction(ctx context.Context, c Conn, q Querier, t *schema.Model, j *sc
 		raws := make([]any, ns+nt)
 		err = func() error {
 			defer rows.Close()
+			var sk, tk []byte
 			for rows.Next() {
 				if err := rows.Scan(ptrs(raws)...); err != nil {
 					return err
 				}
-				var sk, tk []byte
+				sk, tk = sk[:0], tk[:0]
 				tv := make([]any, nt)
 				for k := range raws {
 					var ref *schema.Field
@@ -425,11 +481,17 @@ func loadJunction(ctx context.Context, c Conn, q Querier, t *schema.Model, j *sc
 						tk = appendKey(tk, v)
 					}
 				}
-				pairs[string(sk)] = append(pairs[string(sk)], string(tk))
-				if !seen[string(tk)] {
-					seen[string(tk)] = true
-					tkeys = append(tkeys, tv)
+				s := ks.find(sk)
+				if s < 0 {
+					continue
 				}
+				x := tks.find(tk)
+				if x < 0 {
+					x = len(tks.vals)
+					tks.idx[string(tk)] = x
+					tks.vals = append(tks.vals, tv)
+				}
+				pairs[s] = append(pairs[s], x)
 			}
 			return rows.Err()
 		}()
@@ -438,9 +500,9 @@ func loadJunction(ctx context.Context, c Conn, q Querier, t *schema.Model, j *sc
 		}
 	}
 	var sts []sqlgen.Stmt
-	if len(tkeys) > 0 {
+	if len(tks.vals) > 0 {
 		extra := whereArgs(c, t, cq.Where)
-		for _, ch := range chunks(tkeys, nt, extra) {
+		for _, ch := range chunks(tks.vals, nt, extra) {
 			sts = append(sts, sqlgen.JunctionTargets(c.Dialect(), t, cq, j.TargetRefs, ch))
 		}
 	}
@@ -448,18 +510,25 @@ func loadJunction(ctx context.Context, c Conn, q Querier, t *schema.Model, j *sc
 	if err != nil {
 		return reflect.Value{}, nil, err
 	}
+	pos := make([]int, len(tks.vals)) // target key → child index (-1: filtered out)
+	for k := range pos {
+		pos[k] = -1
+	}
 	cl := level{md: t, rows: children}
-	pos := map[string]int{}
+	var buf []byte
 	for k := range children.Len() {
-		if _, key, ok := cl.key(k, j.TargetRefs); ok {
-			pos[key] = k
+		var ok bool
+		if buf, ok = cl.appendRowKey(buf[:0], k, j.TargetRefs); ok {
+			if x := tks.find(buf); x >= 0 {
+				pos[x] = k
+			}
 		}
 	}
-	groups := make(map[string][]int, len(pairs))
-	for sk, tks := range pairs {
+	groups := make([][]int, len(ks.vals))
+	for s, xs := range pairs {
 		var idx []int
-		for _, tk := range tks {
-			if p, ok := pos[tk]; ok {
+		for _, x := range xs {
+			if p := pos[x]; p >= 0 {
 				idx = append(idx, p)
 			}
 		}
@@ -471,7 +540,7 @@ func loadJunction(ctx context.Context, c Conn, q Querier, t *schema.Model, j *sc
 		if cq.HasTake && len(idx) > cq.Take {
 			idx = idx[:cq.Take]
 		}
-		groups[sk] = idx
+		groups[s] = idx
 	}
 	return children, groups, nil
 }
@@ -480,12 +549,12 @@ func loadJunction(ctx context.Context, c Conn, q Querier, t *schema.Model, j *sc
 func fillCounts(ctx context.Context, c Conn, q Querier, l level, qu *query.Query) error {
 	md := l.md
 	ids, per := l.distinctKeys(md.PK)
+	counts := make([][]int64, len(ids.vals))
 	extra := 0
 	for _, rc := range qu.Counts {
 		extra += whereArgs(c, rc.Rel.Target, rc.Where)
 	}
-	counts := map[string][]int64{}
-	for _, ch := range chunks(ids, len(md.PK), extra) {
+	for _, ch := range chunks(ids.vals, len(md.PK), extra) {
 		rows, err := c.Query(ctx, q, sqlgen.RelCounts(c.Dialect(), md, qu.Counts, ch))
 		if err != nil {
 			return err
@@ -513,7 +582,9 @@ func fillCounts(ctx context.Context, c Conn, q Querier, l level, qu *query.Query
 					}
 					ns[k], _ = v.(int64)
 				}
-				counts[string(key)] = ns
+				if x := ids.find(key); x >= 0 {
+					counts[x] = ns
+				}
 			}
 			return rows.Err()
 		}()
@@ -522,7 +593,9 @@ func fillCounts(ctx context.Context, c Conn, q Querier, l level, qu *query.Query
 		}
 	}
 	for i, k := range per {
-		setCounts(l, i, qu.Counts, counts[k])
+		if k >= 0 {
+			setCounts(l, i, qu.Counts, counts[k])
+		}
 	}
 	return nil
 }
@@ -553,45 +626,77 @@ func setCounts(l level, i int, cs []query.RelCount, ns []int64) {
 // ---- copies ----
 
 // copyLevel returns a copy of rows (of t, read by cq) that shares nothing
-// mutable with it, nested relations included.
+// mutable with it, nested relations included. Each relation's rows are
+// gathered from every parent and copied at once, then handed back to their
+// parents as capacity-limited slices of the copy.
 func copyLevel(t *schema.Model, cq *query.Query, rows reflect.Value, ops *rowOps) reflect.Value {
 	out := ops.copy(t, rows)
 	if !cq.HasRel() {
 		return out
 	}
 	l := level{md: t, rows: out}
-	for i := range out.Len() {
-		for k := range cq.Inc {
-			it := &cq.Inc[k]
-			var index []int
-			if it.Bind != nil {
-				index = it.Bind.Index
-			}
+	n := out.Len()
+	vals := make([]reflect.Value, n)
+	for k := range cq.Inc {
+		it := &cq.Inc[k]
+		var index []int
+		if it.Bind != nil {
+			index = it.Bind.Index
+		}
+		cops, _ := opsOf(it.Rel.Target)
+		total := 0
+		for i := range n {
 			v := l.field(i, it.Name, index)
 			if !v.IsValid() || (v.Kind() == reflect.Slice || v.Kind() == reflect.Pointer || v.Kind() == reflect.Map) && v.IsNil() {
+				vals[i] = reflect.Value{}
 				continue
 			}
-			cops, _ := opsOf(it.Rel.Target)
+			vals[i] = v
 			if it.Link.Many {
-				l.set(i, it.Name, index, copyLevel(it.Rel.Target, it.Q, v, cops))
-				continue
-			}
-			one := reflect.MakeSlice(cops.typ, 1, 1)
-			if v.Kind() == reflect.Pointer {
-				one.Index(0).Set(v.Elem())
+				total += v.Len()
 			} else {
-				one.Index(0).Set(v)
+				total++
 			}
-			l.set(i, it.Name, index, toOne(it.Rel.Target, copyLevel(it.Rel.Target, it.Q, one, cops)))
 		}
-		if len(cq.Counts) > 0 && t.GoType == nil {
+		flat := reflect.MakeSlice(cops.typ, total, total)
+		pos := 0
+		for _, v := range vals {
+			switch {
+			case !v.IsValid():
+			case it.Link.Many:
+				pos += reflect.Copy(flat.Slice(pos, pos+v.Len()), v)
+			case v.Kind() == reflect.Pointer:
+				flat.Index(pos).Set(v.Elem())
+				pos++
+			default:
+				flat.Index(pos).Set(v)
+				pos++
+			}
+		}
+		cp := copyLevel(it.Rel.Target, it.Q, flat, cops)
+		pos = 0
+		for i, v := range vals {
+			switch {
+			case !v.IsValid():
+			case it.Link.Many:
+				m := v.Len()
+				l.set(i, it.Name, index, cp.Slice3(pos, pos+m, pos+m))
+				pos += m
+			default:
+				l.set(i, it.Name, index, toOne(it.Rel.Target, cp.Slice3(pos, pos+1, pos+1)))
+				pos++
+			}
+		}
+	}
+	if len(cq.Counts) > 0 && t.GoType == nil {
+		for i := range n {
 			m := l.row(i).Interface().(schema.Row)
 			if cm, ok := m["_count"].(schema.Row); ok {
-				n := make(schema.Row, len(cm))
+				c := make(schema.Row, len(cm))
 				for k, v := range cm {
-					n[k] = v
+					c[k] = v
 				}
-				m["_count"] = n
+				m["_count"] = c
 			}
 		}
 	}

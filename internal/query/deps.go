@@ -3,8 +3,10 @@ package query
 import "slices"
 
 // relFilterDeps returns the dependency tokens named by the relation
-// filters of q's own where (not its includes'): see /tmp/deps-contract.md.
-// The relation filters (relfilter.go) replace it in an init.
+// filters of q's own where (not its includes', which Deps visits itself):
+// their target models, recursively, and the junction tables of
+// many-to-many filters. The relation filters (relfilter.go) set it in an
+// init.
 var relFilterDeps = func(*Query) []string { return nil }
 
 // Deps returns the dependency tokens of the read q: the names of the

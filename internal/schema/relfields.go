@@ -55,18 +55,27 @@ type CountBind struct {
 }
 
 // The bindings, recorded by BindRelations. Relations are resolved per
-// client, so a relation's binding is keyed by the relation; a model's count
-// binding depends only on its Go type and declaration, the same for every
-// client.
+// client, but a binding depends only on the declaring model, the
+// relation's name and its target (their Go types), so it is kept per such
+// triple: the maps stay as small as the set of models, however many
+// clients are made. A model's count binding depends only on its Go type
+// and declaration.
 var (
-	relBinds   sync.Map // *Relation → *RelBind
+	relBinds   sync.Map // relKey → *RelBind
 	countBinds sync.Map // *Model → *CountBind
 )
+
+type relKey struct {
+	md, target *Model
+	name       string
+}
+
+func keyOf(r *Relation) relKey { return relKey{md: r.Model, target: r.Target, name: r.Def.Name} }
 
 // RelBindOf returns the struct field bound to r, nil when there is none (a
 // Row model, or a struct without the field: r cannot be included into it).
 func RelBindOf(r *Relation) *RelBind {
-	if b, ok := relBinds.Load(r); ok {
+	if b, ok := relBinds.Load(keyOf(r)); ok {
 		return b.(*RelBind)
 	}
 	return nil
@@ -134,7 +143,7 @@ func BindRelations(rels map[*Model][]*Relation) error {
 			if sf.Type != want {
 				return verr.Schemaf(md.Name, r.Def.Name, "Go field %s.%s of type %s cannot hold the relation: use %s", md.GoType, sf.Name, sf.Type, want)
 			}
-			relBinds.Store(r, &RelBind{Index: sf.Index, Type: sf.Type})
+			relBinds.Store(keyOf(r), &RelBind{Index: sf.Index, Type: sf.Type})
 		}
 		if count == nil {
 			continue

@@ -1,8 +1,6 @@
 package sqlgen
 
 import (
-	"strconv"
-
 	"github.com/viborm/viborm-go/internal/dialect"
 	"github.com/viborm/viborm-go/internal/query"
 	"github.com/viborm/viborm-go/internal/schema"
@@ -129,13 +127,15 @@ func RelCounts(d dialect.Dialect, md *schema.Model, counts []query.RelCount, ids
 	b := newBuilder(d)
 	b.s("SELECT ")
 	b.columns(md.PK)
-	for i, c := range counts {
+	for _, c := range counts {
+		// The counted table keeps its name (the parent is "_p"), so that
+		// the where's relation filters correlate with it as at the top.
 		b.s(", (SELECT COUNT(*) FROM ")
-		alias := "_c" + strconv.Itoa(i)
 		t := c.Rel.Target
 		l := c.Link
 		if j := l.Junction; j != nil {
-			b.ident(j.Table).s(" ").ident(alias)
+			alias := j.Table
+			b.ident(j.Table)
 			if c.Where != nil {
 				b.s(" JOIN ").ident(t.Table).s(" ON ")
 				for k, col := range j.TargetCols {
@@ -157,7 +157,8 @@ func RelCounts(d dialect.Dialect, md *schema.Model, counts []query.RelCount, ids
 				b.qcol("_p", l.ParentKeys[k].Column)
 			}
 		} else {
-			b.ident(t.Table).s(" ").ident(alias).s(" WHERE ")
+			alias := t.Table
+			b.ident(t.Table).s(" WHERE ")
 			for k, f := range l.ChildKeys {
 				if k > 0 {
 					b.s(" AND ")

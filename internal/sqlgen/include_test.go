@@ -56,7 +56,7 @@ func TestRelCountsCorrelated(t *testing.T) {
 	link, _ := schema.LinkOf(posts)
 	w := &query.Expr{Kind: query.Cmp, F: post.ByName["rank"], Op: query.OpGt, V: int64(1)}
 	st := sqlgen.RelCounts(dialect.Postgres, user, []query.RelCount{{Name: "posts", Rel: posts, Link: link, Where: w}}, [][]any{{int64(7)}})
-	want := `SELECT "id", (SELECT COUNT(*) FROM "post" "_c0" WHERE "_c0"."author_id" = "_p"."id" AND "rank" > $1) FROM "user" "_p" WHERE "id" IN ($2)`
+	want := `SELECT "id", (SELECT COUNT(*) FROM "post" WHERE "post"."author_id" = "_p"."id" AND "rank" > $1) FROM "user" "_p" WHERE "id" IN ($2)`
 	if st.SQL != want || len(st.Args) != 2 {
 		t.Errorf("\n got %s\nwant %s", st.SQL, want)
 	}
