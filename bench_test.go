@@ -25,15 +25,24 @@ func benchEnv(b *testing.B, dialect, kind string, n int) *viborm.Client {
 		cfg.Cache = kv
 	}
 	db := newClient(b, dialect, cfg)
-	rows := make([]viborm.Data, 0, n+n/2)
-	for i := range n + n/2 {
-		rows = append(rows, viborm.Data{"email": fmt.Sprintf("user%03d@example.com", i), "name": fmt.Sprintf("User %d", i),
-			"age": 20 + i%50, "score": float64(i) / 3, "balance": "12.50", "active": i < n, "born": time.Date(1990, 1, 1+i%28, 0, 0, 0, 0, time.UTC)})
-	}
-	if _, err := Users.CreateMany(context.Background(), db, viborm.CreateMany{Data: rows}); err != nil {
-		b.Fatal(err)
-	}
+	seedUsers(b, db, n)
 	return db
+}
+
+// benchFindUsers checks that a findMany of args through r reads n users,
+// then measures it.
+func benchFindUsers(b *testing.B, r viborm.Reader, args viborm.FindMany, n int) {
+	b.Helper()
+	ctx := context.Background()
+	if got, err := Users.FindMany(ctx, r, args); err != nil || len(got) != n {
+		b.Fatalf("%d rows, %v", len(got), err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Users.FindMany(ctx, r, args); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
 
 // BenchmarkRead compares uncached and cached reads: findMany of 10 and 100
@@ -57,16 +66,7 @@ func BenchmarkRead(b *testing.B) {
 				if s.kind != "" {
 					r = db.WithCache(viborm.CacheOptions{TTL: time.Hour})
 				}
-				args := viborm.FindMany{Where: viborm.Where{"active": true}}
-				if got, err := Users.FindMany(ctx, r, args); err != nil || len(got) != n {
-					b.Fatalf("%d rows, %v", len(got), err)
-				}
-				b.ReportAllocs()
-				for b.Loop() {
-					if _, err := Users.FindMany(ctx, r, args); err != nil {
-						b.Fatal(err)
-					}
-				}
+				benchFindUsers(b, r, viborm.FindMany{Where: viborm.Where{"active": true}}, n)
 			})
 		}
 	}

@@ -3,10 +3,12 @@ package viborm
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/viborm/viborm-go/cache"
+	"github.com/viborm/viborm-go/internal/query"
 	"github.com/viborm/viborm-go/internal/schema"
 )
 
@@ -159,4 +161,21 @@ func (ex *executor) invalidateAfter(ctx context.Context, md *schema.Model, inv *
 		return
 	}
 	ex.c.inv.AfterWrite(ctx, ps)
+}
+
+// readDeps returns the dependencies of the cached read q of md, as
+// cache.Policy.Deps names them: every model (and junction table) it reads
+// through includes, relation counts and relation filters, except md itself,
+// whose reads the key's prefix already covers. An invalidation of any of
+// them (auto after a write, or an invalidation of "<model>:*") clears the
+// read.
+func readDeps(md *schema.Model, q *query.Query) []string {
+	deps := q.Deps()
+	if i := slices.Index(deps, md.Name); i >= 0 {
+		deps = slices.Delete(slices.Clone(deps), i, i+1)
+	}
+	if len(deps) == 0 {
+		return nil
+	}
+	return deps
 }

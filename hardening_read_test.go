@@ -83,61 +83,58 @@ var corruptValues = map[string][]string{
 // FindUnique, Count, Aggregate and GroupBy failed with V1002 or answered
 // from the corrupt value (Exist false, an empty aggregate) for the whole TTL.
 func TestCorruptCachedValueIsAMiss(t *testing.T) {
-	for _, kind := range cacheDrivers {
-		t.Run(kind, func(t *testing.T) {
-			t.Parallel()
-			ctx := context.Background()
-			clk, rec, logs := newClock(), &recorder{}, &logBuffer{}
-			kv, err := cache.New(newCacheDriver(t, kind, clk), &cache.Options{
-				Version: "t" + suffix(), Now: clk.Now, WaitUntil: cache.Inline, Observer: rec.observe,
-				Logger: slog.New(slog.NewTextHandler(logs, nil)),
-			})
+	forEachCacheDriver(t, func(t *testing.T, kind string) {
+		ctx := context.Background()
+		clk, rec, logs := newClock(), &recorder{}, &logBuffer{}
+		kv, err := cache.New(newCacheDriver(t, kind, clk), &cache.Options{
+			Version: "t" + suffix(), Now: clk.Now, WaitUntil: cache.Inline, Observer: rec.observe,
+			Logger: slog.New(slog.NewTextHandler(logs, nil)),
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		db := newClient(t, "sqlite", viborm.Config{Cache: kv})
+		seed(t, db)
+		cached := db.WithCache(viborm.CacheOptions{TTL: time.Hour})
+		for _, op := range readOps() {
+			want, err := op.run(ctx, db)
 			if err != nil {
 				t.Fatal(err)
 			}
-			db := newClient(t, "sqlite", viborm.Config{Cache: kv})
-			seed(t, db)
-			cached := db.WithCache(viborm.CacheOptions{TTL: time.Hour})
-			for _, op := range readOps() {
-				want, err := op.run(ctx, db)
-				if err != nil {
+			key, err := Users.CacheKey(cached, op.op, op.args)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, bad := range corruptValues[op.name] {
+				if err := kv.Set(ctx, key, json.RawMessage(bad), cache.Policy{TTL: time.Hour}); err != nil {
 					t.Fatal(err)
 				}
-				key, err := Users.CacheKey(cached, op.op, op.args)
-				if err != nil {
-					t.Fatal(err)
+				rec.take()
+				got, err := op.run(ctx, cached)
+				if err != nil || !reflect.DeepEqual(got, want) {
+					t.Errorf("%s over %s: got %#v, %v; want %#v", op.name, bad, got, err, want)
+					continue
 				}
-				for _, bad := range corruptValues[op.name] {
-					if err := kv.Set(ctx, key, json.RawMessage(bad), cache.Policy{TTL: time.Hour}); err != nil {
-						t.Fatal(err)
-					}
-					rec.take()
-					got, err := op.run(ctx, cached)
-					if err != nil || !reflect.DeepEqual(got, want) {
-						t.Errorf("%s over %s: got %#v, %v; want %#v", op.name, bad, got, err, want)
-						continue
-					}
-					if o := rec.take(); !reflect.DeepEqual(o, []string{"miss"}) {
-						t.Errorf("%s over %s: outcomes %v, want a miss", op.name, bad, o)
-					}
-					got, err = op.run(ctx, cached)
-					if err != nil || !reflect.DeepEqual(got, want) {
-						t.Errorf("%s after %s: got %#v, %v; want %#v", op.name, bad, got, err, want)
-					}
-					if o := rec.take(); !reflect.DeepEqual(o, []string{"hit"}) {
-						t.Errorf("%s after %s: outcomes %v, want a hit on the overwritten entry", op.name, bad, o)
-					}
+				if o := rec.take(); !reflect.DeepEqual(o, []string{"miss"}) {
+					t.Errorf("%s over %s: outcomes %v, want a miss", op.name, bad, o)
 				}
-				hash := key[strings.LastIndexByte(key, ':')+1:]
-				if l := logs.String(); strings.Contains(l, hash) {
-					t.Errorf("%s: the log names the key:\n%s", op.name, l)
+				got, err = op.run(ctx, cached)
+				if err != nil || !reflect.DeepEqual(got, want) {
+					t.Errorf("%s after %s: got %#v, %v; want %#v", op.name, bad, got, err, want)
+				}
+				if o := rec.take(); !reflect.DeepEqual(o, []string{"hit"}) {
+					t.Errorf("%s after %s: outcomes %v, want a hit on the overwritten entry", op.name, bad, o)
 				}
 			}
-			if l := logs.String(); !strings.Contains(l, "decode failed") {
-				t.Errorf("no decode failure logged:\n%s", l)
+			hash := key[strings.LastIndexByte(key, ':')+1:]
+			if l := logs.String(); strings.Contains(l, hash) {
+				t.Errorf("%s: the log names the key:\n%s", op.name, l)
 			}
-		})
-	}
+		}
+		if l := logs.String(); !strings.Contains(l, "decode failed") {
+			t.Errorf("no decode failure logged:\n%s", l)
+		}
+	})
 }
 
 // TestCachedValueOfAnotherReadIsAMiss shares one custom key between reads of
@@ -145,41 +142,38 @@ func TestCorruptCachedValueIsAMiss(t *testing.T) {
 // read's value (before, a count under a findMany's key panicked on the
 // memory driver and failed on a serializing one).
 func TestCachedValueOfAnotherReadIsAMiss(t *testing.T) {
-	for _, kind := range cacheDrivers {
-		t.Run(kind, func(t *testing.T) {
-			t.Parallel()
-			ctx := context.Background()
-			env := newCacheEnv(t, "sqlite", kind, viborm.Config{})
-			seed(t, env.db)
-			shared := env.db.WithCache(viborm.CacheOptions{TTL: time.Hour, Key: "shared-" + suffix()})
-			for i := range 2 {
-				n, err := Users.Count(ctx, shared, viborm.Count{})
-				if err != nil || n != 5 {
-					t.Fatalf("round %d: count %d, %v", i, n, err)
-				}
-				us, err := Users.FindMany(ctx, shared, viborm.FindMany{Select: []string{"email"}})
-				if err != nil || len(us) != 5 || us[0].Email == "" {
-					t.Fatalf("round %d: findMany %v, %v", i, us, err)
-				}
-				us, err = Users.FindMany(ctx, shared, viborm.FindMany{Select: []string{"age"}})
-				if err != nil || len(us) != 5 || us[0].Email != "" || us[0].Age == 0 {
-					t.Fatalf("round %d: findMany of another selection %v, %v", i, us, err)
-				}
-				a, err := Users.Aggregate(ctx, shared, viborm.Aggregate{Count: []string{"_all"}})
-				if err != nil || a.Count["_all"] != 5 {
-					t.Fatalf("round %d: aggregate %v, %v", i, a, err)
-				}
-				a, err = Users.Aggregate(ctx, shared, viborm.Aggregate{Max: []string{"age"}})
-				if err != nil || a.Max["age"] != int64(41) || a.Count != nil {
-					t.Fatalf("round %d: aggregate of another shape %v, %v", i, a, err)
-				}
-				ok, err := Users.Exist(ctx, shared, viborm.Where{"email": "ada@example.com"})
-				if err != nil || !ok {
-					t.Fatalf("round %d: exist %v, %v", i, ok, err)
-				}
+	forEachCacheDriver(t, func(t *testing.T, kind string) {
+		ctx := context.Background()
+		env := newCacheEnv(t, "sqlite", kind, viborm.Config{})
+		seed(t, env.db)
+		shared := env.db.WithCache(viborm.CacheOptions{TTL: time.Hour, Key: "shared-" + suffix()})
+		for i := range 2 {
+			n, err := Users.Count(ctx, shared, viborm.Count{})
+			if err != nil || n != 5 {
+				t.Fatalf("round %d: count %d, %v", i, n, err)
 			}
-		})
-	}
+			us, err := Users.FindMany(ctx, shared, viborm.FindMany{Select: []string{"email"}})
+			if err != nil || len(us) != 5 || us[0].Email == "" {
+				t.Fatalf("round %d: findMany %v, %v", i, us, err)
+			}
+			us, err = Users.FindMany(ctx, shared, viborm.FindMany{Select: []string{"age"}})
+			if err != nil || len(us) != 5 || us[0].Email != "" || us[0].Age == 0 {
+				t.Fatalf("round %d: findMany of another selection %v, %v", i, us, err)
+			}
+			a, err := Users.Aggregate(ctx, shared, viborm.Aggregate{Count: []string{"_all"}})
+			if err != nil || a.Count["_all"] != 5 {
+				t.Fatalf("round %d: aggregate %v, %v", i, a, err)
+			}
+			a, err = Users.Aggregate(ctx, shared, viborm.Aggregate{Max: []string{"age"}})
+			if err != nil || a.Max["age"] != int64(41) || a.Count != nil {
+				t.Fatalf("round %d: aggregate of another shape %v, %v", i, a, err)
+			}
+			ok, err := Users.Exist(ctx, shared, viborm.Where{"email": "ada@example.com"})
+			if err != nil || !ok {
+				t.Fatalf("round %d: exist %v, %v", i, ok, err)
+			}
+		}
+	})
 }
 
 // nestedWhere returns a where nested depth levels deep through AND.
@@ -339,42 +333,39 @@ func TestNarrowIntegerBindingRefused(t *testing.T) {
 // the read with ErrOutOfRange, uncached and cached, never a wrong number
 // (before, −1 read into a uint32 gave 4294967295).
 func TestOutOfRangeIntegerReadFails(t *testing.T) {
-	for _, kind := range cacheDrivers {
-		t.Run(kind, func(t *testing.T) {
-			t.Parallel()
-			ctx := context.Background()
-			env := newCacheEnv(t, "sqlite", kind, viborm.Config{Models: []viborm.AnyModel{Wides}})
-			db := env.db
-			w, err := Wides.Create(ctx, db, viborm.Create{Data: viborm.Data{"i32": -5, "u32": 7, "u": 8, "u64": 9, "big": -10}})
-			if err != nil {
+	forEachCacheDriver(t, func(t *testing.T, kind string) {
+		ctx := context.Background()
+		env := newCacheEnv(t, "sqlite", kind, viborm.Config{Models: []viborm.AnyModel{Wides}})
+		db := env.db
+		w, err := Wides.Create(ctx, db, viborm.Create{Data: viborm.Data{"i32": -5, "u32": 7, "u": 8, "u64": 9, "big": -10}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cached := db.WithCache(viborm.CacheOptions{TTL: time.Hour})
+		for _, r := range []viborm.Reader{db, cached, cached} {
+			got, err := Wides.FindUnique(ctx, r, viborm.FindUnique{Where: viborm.Where{"id": w.ID}})
+			if err != nil || *got != (Wide{ID: w.ID, I32: -5, U32: 7, U: 8, U64: 9, Big: -10}) {
+				t.Fatalf("in range: %+v, %v", got, err)
+			}
+		}
+		for _, c := range []struct{ col, val string }{{"u32", "-1"}, {"u", "-2"}, {"u64", "-3"}, {"i32", "5000000000"}, {"u32", "4294967296"}} {
+			if _, err := db.ExecRaw(ctx, `UPDATE "wide" SET "`+c.col+`" = `+c.val); err != nil {
 				t.Fatal(err)
 			}
-			cached := db.WithCache(viborm.CacheOptions{TTL: time.Hour})
-			for _, r := range []viborm.Reader{db, cached, cached} {
-				got, err := Wides.FindUnique(ctx, r, viborm.FindUnique{Where: viborm.Where{"id": w.ID}})
-				if err != nil || *got != (Wide{ID: w.ID, I32: -5, U32: 7, U: 8, U64: 9, Big: -10}) {
-					t.Fatalf("in range: %+v, %v", got, err)
+			if err := db.Invalidate(ctx, "wide:*"); err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range []viborm.Reader{db, cached} {
+				got, err := Wides.FindMany(ctx, r, viborm.FindMany{})
+				if !errors.Is(err, viborm.ErrOutOfRange) || !errors.Is(err, viborm.ErrDatabase) {
+					t.Errorf("%s = %s: got %+v, %v; want ErrOutOfRange", c.col, c.val, got, err)
 				}
 			}
-			for _, c := range []struct{ col, val string }{{"u32", "-1"}, {"u", "-2"}, {"u64", "-3"}, {"i32", "5000000000"}, {"u32", "4294967296"}} {
-				if _, err := db.ExecRaw(ctx, `UPDATE "wide" SET "`+c.col+`" = `+c.val); err != nil {
-					t.Fatal(err)
-				}
-				if err := db.Invalidate(ctx, "wide:*"); err != nil {
-					t.Fatal(err)
-				}
-				for _, r := range []viborm.Reader{db, cached} {
-					got, err := Wides.FindMany(ctx, r, viborm.FindMany{})
-					if !errors.Is(err, viborm.ErrOutOfRange) || !errors.Is(err, viborm.ErrDatabase) {
-						t.Errorf("%s = %s: got %+v, %v; want ErrOutOfRange", c.col, c.val, got, err)
-					}
-				}
-				if _, err := db.ExecRaw(ctx, `UPDATE "wide" SET "`+c.col+`" = 1`); err != nil {
-					t.Fatal(err)
-				}
+			if _, err := db.ExecRaw(ctx, `UPDATE "wide" SET "`+c.col+`" = 1`); err != nil {
+				t.Fatal(err)
 			}
-		})
-	}
+		}
+	})
 }
 
 // Reordered models share a name (and so a cache) but order their fields
@@ -396,58 +387,55 @@ func pairModels() (*viborm.ModelDef[Pair], *viborm.ModelDef[Pair]) {
 // (before, fields were keyed by position, so selecting b in one schema and a
 // in the other shared a key and an entry).
 func TestCacheKeysSurviveFieldReorder(t *testing.T) {
-	for _, kind := range cacheDrivers {
-		t.Run(kind, func(t *testing.T) {
-			t.Parallel()
-			ctx := context.Background()
-			clk := newClock()
-			kv, err := cache.New(newCacheDriver(t, kind, clk), &cache.Options{Version: "t" + suffix(), Now: clk.Now, WaitUntil: cache.Inline})
-			if err != nil {
+	forEachCacheDriver(t, func(t *testing.T, kind string) {
+		ctx := context.Background()
+		clk := newClock()
+		kv, err := cache.New(newCacheDriver(t, kind, clk), &cache.Options{Version: "t" + suffix(), Now: clk.Now, WaitUntil: cache.Inline})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ab, ba := pairModels()
+		db1 := newClient(t, "sqlite", viborm.Config{Models: []viborm.AnyModel{ab}, Cache: kv})
+		// The second deployment shares the first one's cache.
+		db2 := newClient(t, "sqlite", viborm.Config{Models: []viborm.AnyModel{ba}, Cache: kv})
+		for _, w := range []struct {
+			db *viborm.Client
+			m  *viborm.ModelDef[Pair]
+		}{{db1, ab}, {db2, ba}} {
+			if _, err := w.m.Create(ctx, w.db, viborm.Create{Data: viborm.Data{"a": "a-value", "b": "b-value"}}); err != nil {
 				t.Fatal(err)
 			}
-			ab, ba := pairModels()
-			db1 := newClient(t, "sqlite", viborm.Config{Models: []viborm.AnyModel{ab}, Cache: kv})
-			// The second deployment shares the first one's cache.
-			db2 := newClient(t, "sqlite", viborm.Config{Models: []viborm.AnyModel{ba}, Cache: kv})
-			for _, w := range []struct {
-				db *viborm.Client
-				m  *viborm.ModelDef[Pair]
-			}{{db1, ab}, {db2, ba}} {
-				if _, err := w.m.Create(ctx, w.db, viborm.Create{Data: viborm.Data{"a": "a-value", "b": "b-value"}}); err != nil {
-					t.Fatal(err)
-				}
-			}
-			c1, c2 := db1.WithCache(viborm.CacheOptions{TTL: time.Hour}), db2.WithCache(viborm.CacheOptions{TTL: time.Hour})
-			// Schema 1 selects b (its third field); schema 2 selects a (its third).
-			k1, _ := ab.CacheKey(c1, viborm.OpFindMany, viborm.FindMany{Select: []string{"b"}})
-			k2, _ := ba.CacheKey(c2, viborm.OpFindMany, viborm.FindMany{Select: []string{"a"}})
-			if k1 == k2 {
-				t.Errorf("selecting b in one schema and a in the other share the key %s", k1)
-			}
-			r1, err := ab.FindMany(ctx, c1, viborm.FindMany{Select: []string{"b"}})
-			if err != nil || len(r1) != 1 || r1[0] != (Pair{B: "b-value"}) {
-				t.Fatalf("schema 1: %+v, %v", r1, err)
-			}
-			r2, err := ba.FindMany(ctx, c2, viborm.FindMany{Select: []string{"a"}})
-			if err != nil || len(r2) != 1 || r2[0] != (Pair{A: "a-value"}) {
-				t.Errorf("schema 2 selecting a: %+v, %v", r2, err)
-			}
-			g1, err := ab.GroupBy(ctx, c1, viborm.GroupBy{By: []string{"b"}, Count: []string{"_all"}})
-			if err != nil || len(g1) != 1 || g1[0].By["b"] != "b-value" {
-				t.Fatalf("schema 1 groupBy: %+v, %v", g1, err)
-			}
-			g2, err := ba.GroupBy(ctx, c2, viborm.GroupBy{By: []string{"a"}, Count: []string{"_all"}})
-			if err != nil || len(g2) != 1 || g2[0].By["a"] != "a-value" {
-				t.Errorf("schema 2 groupBy a: %+v, %v", g2, err)
-			}
-			a1, err := ab.Aggregate(ctx, c1, viborm.Aggregate{Max: []string{"b"}})
-			if err != nil || a1.Max["b"] != "b-value" {
-				t.Fatalf("schema 1 aggregate: %+v, %v", a1, err)
-			}
-			a2, err := ba.Aggregate(ctx, c2, viborm.Aggregate{Max: []string{"a"}})
-			if err != nil || a2.Max["a"] != "a-value" {
-				t.Errorf("schema 2 aggregate max a: %+v, %v", a2, err)
-			}
-		})
-	}
+		}
+		c1, c2 := db1.WithCache(viborm.CacheOptions{TTL: time.Hour}), db2.WithCache(viborm.CacheOptions{TTL: time.Hour})
+		// Schema 1 selects b (its third field); schema 2 selects a (its third).
+		k1, _ := ab.CacheKey(c1, viborm.OpFindMany, viborm.FindMany{Select: []string{"b"}})
+		k2, _ := ba.CacheKey(c2, viborm.OpFindMany, viborm.FindMany{Select: []string{"a"}})
+		if k1 == k2 {
+			t.Errorf("selecting b in one schema and a in the other share the key %s", k1)
+		}
+		r1, err := ab.FindMany(ctx, c1, viborm.FindMany{Select: []string{"b"}})
+		if err != nil || len(r1) != 1 || r1[0] != (Pair{B: "b-value"}) {
+			t.Fatalf("schema 1: %+v, %v", r1, err)
+		}
+		r2, err := ba.FindMany(ctx, c2, viborm.FindMany{Select: []string{"a"}})
+		if err != nil || len(r2) != 1 || r2[0] != (Pair{A: "a-value"}) {
+			t.Errorf("schema 2 selecting a: %+v, %v", r2, err)
+		}
+		g1, err := ab.GroupBy(ctx, c1, viborm.GroupBy{By: []string{"b"}, Count: []string{"_all"}})
+		if err != nil || len(g1) != 1 || g1[0].By["b"] != "b-value" {
+			t.Fatalf("schema 1 groupBy: %+v, %v", g1, err)
+		}
+		g2, err := ba.GroupBy(ctx, c2, viborm.GroupBy{By: []string{"a"}, Count: []string{"_all"}})
+		if err != nil || len(g2) != 1 || g2[0].By["a"] != "a-value" {
+			t.Errorf("schema 2 groupBy a: %+v, %v", g2, err)
+		}
+		a1, err := ab.Aggregate(ctx, c1, viborm.Aggregate{Max: []string{"b"}})
+		if err != nil || a1.Max["b"] != "b-value" {
+			t.Fatalf("schema 1 aggregate: %+v, %v", a1, err)
+		}
+		a2, err := ba.Aggregate(ctx, c2, viborm.Aggregate{Max: []string{"a"}})
+		if err != nil || a2.Max["a"] != "a-value" {
+			t.Errorf("schema 2 aggregate max a: %+v, %v", a2, err)
+		}
+	})
 }

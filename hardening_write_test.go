@@ -66,10 +66,7 @@ func TestWriteNotHeldByHungInvalidation(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		drv, err := sqlite.Open(":memory:")
-		if err != nil {
-			t.Fatal(err)
-		}
+		drv := openSQLite(t, ":memory:")
 		var reported atomic.Int64
 		db, err := viborm.NewClient(viborm.Config{Driver: drv, Models: []viborm.AnyModel{Notes}, Cache: kv,
 			AutoInvalidate: true, OnInvalidateError: func(error) { reported.Add(1) }})
@@ -208,18 +205,8 @@ func TestCommitRacingCloseStartsNoBackgroundWork(t *testing.T) {
 // file database opened with sqlite.Open never fail with SQLITE_BUSY.
 func TestSQLiteConcurrentUpdatesNeverBusy(t *testing.T) {
 	ctx := context.Background()
-	drv, err := sqlite.Open(filepath.Join(t.TempDir(), "busy.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := viborm.NewClient(viborm.Config{Driver: drv, Models: allModels})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if _, err := db.Push(ctx, nil); err != nil {
-		t.Fatal(err)
-	}
+	drv := openSQLite(t, filepath.Join(t.TempDir(), "busy.db"))
+	db := openClient(t, viborm.Config{Driver: drv, Models: allModels})
 	u := mustCreateUser(t, db, viborm.Data{"email": "a@x"})
 	const workers, iters = 2, 200
 	var failed atomic.Int64
@@ -258,10 +245,7 @@ type sluggedNote struct {
 func TestSQLiteDriftedSchemaNeverAnswersWrong(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "drift.db")
-	drv, err := sqlite.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	drv := openSQLite(t, path)
 	old, err := viborm.NewClient(viborm.Config{Driver: drv, Models: []viborm.AnyModel{Notes}})
 	if err != nil {
 		t.Fatal(err)
@@ -278,10 +262,7 @@ func TestSQLiteDriftedSchemaNeverAnswersWrong(t *testing.T) {
 
 	slugged := viborm.Model[sluggedNote]("note", s.BigInt("id").ID().Autoincrement(), s.String("title"),
 		s.String("slug").Nullable(), s.Table("notes"))
-	drv, err = sqlite.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	drv = openSQLite(t, path)
 	db, err := viborm.NewClient(viborm.Config{Driver: drv, Models: []viborm.AnyModel{slugged}})
 	if err != nil {
 		t.Fatal(err)
@@ -330,22 +311,11 @@ func TestConcurrentUpsertsOfOneKey(t *testing.T) {
 		ctx := context.Background()
 		var drv viborm.Driver
 		if dialect == "sqlite" {
-			d, err := sqlite.Open(filepath.Join(t.TempDir(), "upsert.db"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			drv = d
+			drv = openSQLite(t, filepath.Join(t.TempDir(), "upsert.db"))
 		} else {
 			drv = openDriver(t, dialect)
 		}
-		db, err := viborm.NewClient(viborm.Config{Driver: drv, Models: []viborm.AnyModel{Counters}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer db.Close()
-		if _, err := db.Push(ctx, nil); err != nil {
-			t.Fatal(err)
-		}
+		db := openClient(t, viborm.Config{Driver: drv, Models: []viborm.AnyModel{Counters}})
 		const n = 64
 		var failed atomic.Int64
 		var first atomic.Value

@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -106,63 +107,79 @@ func suffix() string {
 // database, dropped when the test ends.
 func openDriver(t testing.TB, dialect string) viborm.Driver {
 	t.Helper()
-	name := "viborm_" + suffix()
+	var d viborm.Driver
+	var err error
 	switch dialect {
 	case "sqlite":
-		d, err := sqlite.Open(":memory:")
-		if err != nil {
-			t.Fatal(err)
-		}
-		return d
+		d, err = sqlite.Open(":memory:")
 	case "postgres":
-		dsn := testenv.PostgresDSN(t)
-		admin, err := sql.Open("pgx", dsn)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := admin.Exec("CREATE SCHEMA " + name); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			admin.Exec("DROP SCHEMA " + name + " CASCADE")
-			admin.Close()
-		})
-		sep := "?"
-		if strings.Contains(dsn, "?") {
-			sep = "&"
-		}
-		d, err := postgres.Open(dsn + sep + "search_path=" + name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return d
+		d, err = postgres.Open(postgresSchemaDSN(t))
 	case "mysql":
-		dsn := testenv.MySQLDSN(t)
-		admin, err := sql.Open("mysql", dsn)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := admin.Exec("CREATE DATABASE " + name); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			admin.Exec("DROP DATABASE " + name)
-			admin.Close()
-		})
-		slash := strings.Index(dsn, ")/")
-		rest := dsn[slash+2:]
-		q := ""
-		if i := strings.IndexByte(rest, '?'); i >= 0 {
-			q = rest[i:]
-		}
-		d, err := mysql.Open(dsn[:slash+2] + name + q)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return d
+		d, err = mysql.Open(mysqlDatabaseDSN(t))
+	default:
+		t.Fatalf("unknown dialect %q", dialect)
 	}
-	t.Fatalf("unknown dialect %q", dialect)
-	return nil
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// openSQLite opens the SQLite database dsn: a file path or ":memory:".
+func openSQLite(t testing.TB, dsn string) *sqlite.Driver {
+	t.Helper()
+	d, err := sqlite.Open(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// postgresSchemaDSN creates a fresh PostgreSQL schema, dropped when the test
+// ends, and returns the DSN of the test server with it as the search path.
+func postgresSchemaDSN(t testing.TB) string {
+	t.Helper()
+	dsn := testenv.PostgresDSN(t)
+	name := "viborm_" + suffix()
+	createDropped(t, "pgx", dsn, "CREATE SCHEMA "+name, "DROP SCHEMA "+name+" CASCADE")
+	sep := "?"
+	if strings.Contains(dsn, "?") {
+		sep = "&"
+	}
+	return dsn + sep + "search_path=" + name
+}
+
+// mysqlDatabaseDSN creates a fresh MariaDB database, dropped when the test
+// ends, and returns the DSN of the test server naming it.
+func mysqlDatabaseDSN(t testing.TB) string {
+	t.Helper()
+	dsn := testenv.MySQLDSN(t)
+	name := "viborm_" + suffix()
+	createDropped(t, "mysql", dsn, "CREATE DATABASE "+name, "DROP DATABASE "+name)
+	slash := strings.Index(dsn, ")/")
+	rest := dsn[slash+2:]
+	q := ""
+	if i := strings.IndexByte(rest, '?'); i >= 0 {
+		q = rest[i:]
+	}
+	return dsn[:slash+2] + name + q
+}
+
+// createDropped runs the statement create on the server at dsn (through the
+// database/sql driver named driver), and drop when the test ends.
+func createDropped(t testing.TB, driver, dsn, create, drop string) {
+	t.Helper()
+	admin, err := sql.Open(driver, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := admin.Exec(create); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		admin.Exec(drop)
+		admin.Close()
+	})
 }
 
 // newClient returns a client on an isolated database with the test schema
@@ -173,6 +190,13 @@ func newClient(t testing.TB, dialect string, cfg viborm.Config) *viborm.Client {
 	if cfg.Models == nil {
 		cfg.Models = allModels
 	}
+	return openClient(t, cfg)
+}
+
+// openClient returns a client of cfg, closed when the test ends, with its
+// schema pushed.
+func openClient(t testing.TB, cfg viborm.Config) *viborm.Client {
+	t.Helper()
 	db, err := viborm.NewClient(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -184,11 +208,35 @@ func newClient(t testing.TB, dialect string, cfg viborm.Config) *viborm.Client {
 	return db
 }
 
+// seedUsers inserts n active users and n/2 inactive ones.
+func seedUsers(t testing.TB, db *viborm.Client, n int) {
+	t.Helper()
+	rows := make([]viborm.Data, 0, n+n/2)
+	for i := range n + n/2 {
+		rows = append(rows, viborm.Data{"email": fmt.Sprintf("user%03d@example.com", i), "name": fmt.Sprintf("User %d", i),
+			"age": 20 + i%50, "score": float64(i) / 3, "balance": "12.50", "active": i < n, "born": time.Date(1990, 1, 1+i%28, 0, 0, 0, 0, time.UTC)})
+	}
+	if _, err := Users.CreateMany(context.Background(), db, viborm.CreateMany{Data: rows}); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func forEachDialect(t *testing.T, f func(t *testing.T, dialect string)) {
 	for _, d := range dialects {
 		t.Run(d, func(t *testing.T) {
 			t.Parallel()
 			f(t, d)
+		})
+	}
+}
+
+// forEachCacheDriver runs f as a parallel subtest for each cache driver
+// kind of cacheDrivers.
+func forEachCacheDriver(t *testing.T, f func(t *testing.T, kind string)) {
+	for _, kind := range cacheDrivers {
+		t.Run(kind, func(t *testing.T) {
+			t.Parallel()
+			f(t, kind)
 		})
 	}
 }

@@ -253,22 +253,42 @@ func seedItems(t *testing.T, db *viborm.Client) {
 	}
 }
 
+// itemsClient returns a client on dialect with the ten items of seedItems,
+// and ids, the ids of the items a findMany reads, in order ("4,5,6").
+func itemsClient(t *testing.T, dialect string) (db *viborm.Client, ids func(viborm.FindMany) string) {
+	t.Helper()
+	db = newClient(t, dialect, viborm.Config{Models: rfModels})
+	seedItems(t, db)
+	return db, func(a viborm.FindMany) string {
+		t.Helper()
+		rows, err := rfItems.FindMany(context.Background(), db, a)
+		return rfNames(t, rows, err, "id")
+	}
+}
+
+// idsCase is a findMany and the ids it must read.
+type idsCase struct {
+	name string
+	a    viborm.FindMany
+	want string
+}
+
+// checkIDs checks that each case's findMany reads the ids it wants.
+func checkIDs(t *testing.T, ids func(viborm.FindMany) string, cases []idsCase) {
+	t.Helper()
+	for _, c := range cases {
+		if got := ids(c.a); got != c.want {
+			t.Errorf("%s: got %q, want %q", c.name, got, c.want)
+		}
+	}
+}
+
 func TestCursorPagination(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, dialect string) {
 		ctx := context.Background()
-		db := newClient(t, dialect, viborm.Config{Models: rfModels})
-		seedItems(t, db)
-		ids := func(a viborm.FindMany) string {
-			t.Helper()
-			rows, err := rfItems.FindMany(ctx, db, a)
-			return rfNames(t, rows, err, "id")
-		}
+		db, ids := itemsClient(t, dialect)
 		byRank := []viborm.Order{viborm.Asc("rank")}
-		for _, c := range []struct {
-			name string
-			a    viborm.FindMany
-			want string
-		}{
+		checkIDs(t, ids, []idsCase{
 			{"forward with ties", viborm.FindMany{OrderBy: byRank, Cursor: viborm.Where{"id": 4}, Take: ptr(3)}, "4,5,6"},
 			{"skip the cursor", viborm.FindMany{OrderBy: byRank, Cursor: viborm.Where{"id": 4}, Take: ptr(3), Skip: 1}, "5,6,7"},
 			{"cursor on another unique", viborm.FindMany{OrderBy: byRank, Cursor: viborm.Where{"code": "c4"}, Take: ptr(3)}, "4,5,6"},
@@ -281,11 +301,7 @@ func TestCursorPagination(t *testing.T) {
 			{"to the end", viborm.FindMany{OrderBy: byRank, Cursor: viborm.Where{"id": 9}}, "9,10"},
 			{"cursor matching nothing", viborm.FindMany{OrderBy: byRank, Cursor: viborm.Where{"id": 99}, Take: ptr(3)}, ""},
 			{"cursor and where", viborm.FindMany{Where: viborm.Where{"grp": "a"}, OrderBy: byRank, Cursor: viborm.Where{"id": 3}}, "3,6,9"},
-		} {
-			if got := ids(c.a); got != c.want {
-				t.Errorf("%s: got %q, want %q", c.name, got, c.want)
-			}
-		}
+		})
 		first, err := rfItems.FindFirst(ctx, db, viborm.FindMany{OrderBy: byRank, Take: ptr(-1)})
 		if err != nil || first == nil || fmt.Sprint((*first)["id"]) != "10" {
 			t.Fatalf("findFirst take -1: %v %v", first, err)
@@ -356,18 +372,8 @@ func TestCursorPagination(t *testing.T) {
 func TestDistinct(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, dialect string) {
 		ctx := context.Background()
-		db := newClient(t, dialect, viborm.Config{Models: rfModels})
-		seedItems(t, db)
-		ids := func(a viborm.FindMany) string {
-			t.Helper()
-			rows, err := rfItems.FindMany(ctx, db, a)
-			return rfNames(t, rows, err, "id")
-		}
-		for _, c := range []struct {
-			name string
-			a    viborm.FindMany
-			want string
-		}{
+		db, ids := itemsClient(t, dialect)
+		checkIDs(t, ids, []idsCase{
 			{"without orderBy", viborm.FindMany{Distinct: []string{"grp"}}, "1,2,4"},
 			{"with orderBy", viborm.FindMany{Distinct: []string{"grp"}, OrderBy: []viborm.Order{viborm.Desc("rank")}}, "9,10,8"},
 			{"two fields", viborm.FindMany{Distinct: []string{"rank", "grp"}, Where: viborm.Where{"rank": viborm.Lte(2)}}, "1,2,3,4,5"},
@@ -375,11 +381,7 @@ func TestDistinct(t *testing.T) {
 			{"back", viborm.FindMany{Distinct: []string{"grp"}, Take: ptr(-2)}, "2,4"},
 			{"cursor", viborm.FindMany{Distinct: []string{"grp"}, Cursor: viborm.Where{"id": 2}}, "2,4"},
 			{"with where", viborm.FindMany{Distinct: []string{"rank"}, Where: viborm.Where{"opt": nil}}, "1,3,7,10"},
-		} {
-			if got := ids(c.a); got != c.want {
-				t.Errorf("%s: got %q, want %q", c.name, got, c.want)
-			}
-		}
+		})
 		if _, err := rfItems.FindMany(ctx, db, viborm.FindMany{Distinct: []string{"nope"}}); !errors.Is(err, viborm.ErrValidation) {
 			t.Fatalf("unknown distinct field: %v", err)
 		}

@@ -620,98 +620,92 @@ func TestIncludeCacheKeys(t *testing.T) {
 }
 
 func TestIncludeThroughCache(t *testing.T) {
-	for _, kind := range cacheDrivers {
-		t.Run(kind, func(t *testing.T) {
-			t.Parallel()
-			ctx := context.Background()
-			cnt := &stmtCounter{}
-			env := newCacheEnv(t, "sqlite", kind, viborm.Config{Models: relModels, Hooks: []viborm.Hook{cnt}})
-			db := env.db
-			seedBlog(t, db, "sqlite")
-			c := db.WithCache(viborm.CacheOptions{TTL: time.Minute})
-			args := viborm.FindMany{OrderBy: []viborm.Order{viborm.Asc("id")}, Count: viborm.CountRel{"posts": nil}, Include: viborm.Include{
-				"posts":   {OrderBy: []viborm.Order{viborm.Asc("rank")}, Include: viborm.Include{"comments": {}, "tags": {}, "author": {}}, Count: viborm.CountRel{"comments": nil}},
-				"profile": {},
-			}}
-			cnt.reset()
-			miss, err := RUsers.FindMany(ctx, c, args)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if n := cnt.reset(); n == 0 {
-				t.Fatal("the miss ran no statement")
-			}
-			hit, err := RUsers.FindMany(ctx, c, args)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if n := cnt.reset(); n != 0 {
-				t.Fatalf("the hit ran %d statements", n)
-			}
-			if !reflect.DeepEqual(hit, miss) {
-				t.Fatalf("hit differs from miss:\n%+v\n%+v", hit, miss)
-			}
-			// Nil versus empty survives the cache.
-			if hit[2].Posts == nil || hit[1].Profile != nil || hit[0].Posts[4].Tags == nil {
-				t.Fatal("the hit lost an empty relation or invented a to-one")
-			}
-			// Scribble over every nested level of the hit: the next hit is intact.
-			hit[0].Posts[0].Comments[0].Body = "x"
-			hit[0].Posts[0].Tags[0].Name = "x"
-			hit[0].Posts[0].Author.Name = "x"
-			hit[0].Profile.Bio = "x"
-			hit[0].Posts = append(hit[0].Posts[:1], RPost{Title: "x"})
-			hit[0].Count.Posts = 99
-			again, err := RUsers.FindMany(ctx, c, args)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !reflect.DeepEqual(again, miss) {
-				t.Fatal("a hit shares memory with the cache")
-			}
-		})
-	}
+	forEachCacheDriver(t, func(t *testing.T, kind string) {
+		ctx := context.Background()
+		cnt := &stmtCounter{}
+		env := newCacheEnv(t, "sqlite", kind, viborm.Config{Models: relModels, Hooks: []viborm.Hook{cnt}})
+		db := env.db
+		seedBlog(t, db, "sqlite")
+		c := db.WithCache(viborm.CacheOptions{TTL: time.Minute})
+		args := viborm.FindMany{OrderBy: []viborm.Order{viborm.Asc("id")}, Count: viborm.CountRel{"posts": nil}, Include: viborm.Include{
+			"posts":   {OrderBy: []viborm.Order{viborm.Asc("rank")}, Include: viborm.Include{"comments": {}, "tags": {}, "author": {}}, Count: viborm.CountRel{"comments": nil}},
+			"profile": {},
+		}}
+		cnt.reset()
+		miss, err := RUsers.FindMany(ctx, c, args)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := cnt.reset(); n == 0 {
+			t.Fatal("the miss ran no statement")
+		}
+		hit, err := RUsers.FindMany(ctx, c, args)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := cnt.reset(); n != 0 {
+			t.Fatalf("the hit ran %d statements", n)
+		}
+		if !reflect.DeepEqual(hit, miss) {
+			t.Fatalf("hit differs from miss:\n%+v\n%+v", hit, miss)
+		}
+		// Nil versus empty survives the cache.
+		if hit[2].Posts == nil || hit[1].Profile != nil || hit[0].Posts[4].Tags == nil {
+			t.Fatal("the hit lost an empty relation or invented a to-one")
+		}
+		// Scribble over every nested level of the hit: the next hit is intact.
+		hit[0].Posts[0].Comments[0].Body = "x"
+		hit[0].Posts[0].Tags[0].Name = "x"
+		hit[0].Posts[0].Author.Name = "x"
+		hit[0].Profile.Bio = "x"
+		hit[0].Posts = append(hit[0].Posts[:1], RPost{Title: "x"})
+		hit[0].Count.Posts = 99
+		again, err := RUsers.FindMany(ctx, c, args)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(again, miss) {
+			t.Fatal("a hit shares memory with the cache")
+		}
+	})
 }
 
 func TestIncludeThroughCacheRows(t *testing.T) {
-	for _, kind := range cacheDrivers {
-		t.Run(kind, func(t *testing.T) {
-			t.Parallel()
-			ctx := context.Background()
-			env := newCacheEnv(t, "sqlite", kind, viborm.Config{Models: []viborm.AnyModel{XUsers, XPosts}})
-			db := env.db
-			u, err := XUsers.Create(ctx, db, viborm.Create{Data: viborm.Data{"name": "ann"}})
-			if err != nil {
+	forEachCacheDriver(t, func(t *testing.T, kind string) {
+		ctx := context.Background()
+		env := newCacheEnv(t, "sqlite", kind, viborm.Config{Models: []viborm.AnyModel{XUsers, XPosts}})
+		db := env.db
+		u, err := XUsers.Create(ctx, db, viborm.Create{Data: viborm.Data{"name": "ann"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range []viborm.Data{{"title": "x", "authorId": u["id"]}, {"title": "z"}} {
+			if _, err := XPosts.Create(ctx, db, viborm.Create{Data: d}); err != nil {
 				t.Fatal(err)
 			}
-			for _, d := range []viborm.Data{{"title": "x", "authorId": u["id"]}, {"title": "z"}} {
-				if _, err := XPosts.Create(ctx, db, viborm.Create{Data: d}); err != nil {
-					t.Fatal(err)
-				}
-			}
-			c := db.WithCache(viborm.CacheOptions{TTL: time.Minute})
-			args := viborm.FindMany{OrderBy: []viborm.Order{viborm.Asc("title")}, Include: viborm.Include{"author": {Include: viborm.Include{"posts": {}}, Count: viborm.CountRel{"posts": nil}}}}
-			miss, err := XPosts.FindMany(ctx, c, args)
-			if err != nil {
-				t.Fatal(err)
-			}
-			hit, err := XPosts.FindMany(ctx, c, args)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !reflect.DeepEqual(hit, miss) {
-				t.Fatalf("hit differs from miss:\n%#v\n%#v", hit, miss)
-			}
-			a := hit[0]["author"].(viborm.Row)
-			a["name"] = "x"
-			a["posts"].([]viborm.Row)[0]["title"] = "x"
-			a["_count"].(viborm.Row)["posts"] = int64(9)
-			again, _ := XPosts.FindMany(ctx, c, args)
-			if !reflect.DeepEqual(again, miss) {
-				t.Fatal("a Row hit shares memory with the cache")
-			}
-		})
-	}
+		}
+		c := db.WithCache(viborm.CacheOptions{TTL: time.Minute})
+		args := viborm.FindMany{OrderBy: []viborm.Order{viborm.Asc("title")}, Include: viborm.Include{"author": {Include: viborm.Include{"posts": {}}, Count: viborm.CountRel{"posts": nil}}}}
+		miss, err := XPosts.FindMany(ctx, c, args)
+		if err != nil {
+			t.Fatal(err)
+		}
+		hit, err := XPosts.FindMany(ctx, c, args)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(hit, miss) {
+			t.Fatalf("hit differs from miss:\n%#v\n%#v", hit, miss)
+		}
+		a := hit[0]["author"].(viborm.Row)
+		a["name"] = "x"
+		a["posts"].([]viborm.Row)[0]["title"] = "x"
+		a["_count"].(viborm.Row)["posts"] = int64(9)
+		again, _ := XPosts.FindMany(ctx, c, args)
+		if !reflect.DeepEqual(again, miss) {
+			t.Fatal("a Row hit shares memory with the cache")
+		}
+	})
 }
 
 // BenchmarkInclude reads 100 users with their posts (1:N, 10 posts each)

@@ -157,6 +157,7 @@ func runRead[R any](ctx context.Context, r Reader, m AnyModel, op Op, norm func(
 	}
 	pol := *ex.pol
 	pol.Key = ""
+	pol.Deps = readDeps(md, q)
 	v, own, err := exec.ReadThrough(ctx, ex, ex.c.cache, key, pol, md, q, orErr, spec)
 	if err != nil {
 		return zero, ex.c.cacheError(err, md, op)

@@ -10,7 +10,6 @@ import (
 	viborm "github.com/viborm/viborm-go"
 	"github.com/viborm/viborm-go/cache"
 	"github.com/viborm/viborm-go/cache/memorycache"
-	"github.com/viborm/viborm-go/driver/sqlite"
 )
 
 // TestShutdownBoundsTheWaitForCacheWork: Shutdown waits for the cache's
@@ -37,10 +36,7 @@ func TestShutdownBoundsTheWaitForCacheWork(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		drv, err := sqlite.Open(":memory:")
-		if err != nil {
-			t.Fatal(err)
-		}
+		drv := openSQLite(t, ":memory:")
 		db, err := viborm.NewClient(viborm.Config{Driver: drv, Models: []viborm.AnyModel{Notes}, Cache: kv})
 		if err != nil {
 			t.Fatal(err)

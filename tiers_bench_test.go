@@ -48,15 +48,7 @@ func BenchmarkTiers(b *testing.B) {
 					seedUsers(b, db, n)
 					r = db.WithCache(viborm.CacheOptions{TTL: time.Hour})
 				}
-				if got, err := Users.FindMany(ctx, r, args); err != nil || len(got) != n {
-					b.Fatalf("%d rows, %v", len(got), err)
-				}
-				b.ReportAllocs()
-				for b.Loop() {
-					if _, err := Users.FindMany(ctx, r, args); err != nil {
-						b.Fatal(err)
-					}
-				}
+				benchFindUsers(b, r, args, n)
 			})
 		}
 	}

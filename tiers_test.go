@@ -2,8 +2,6 @@ package viborm_test
 
 import (
 	"context"
-	"database/sql"
-	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
@@ -35,31 +33,17 @@ type tierEnv struct {
 func newTierEnv(t testing.TB) *tierEnv {
 	t.Helper()
 	env := &tierEnv{t: t, channel: "viborm-test:bus:" + suffix(), version: "tb" + suffix()}
-	dsn := testenv.PostgresDSN(t)
-	name := "viborm_" + suffix()
-	admin, err := sql.Open("pgx", dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := admin.Exec("CREATE SCHEMA " + name); err != nil {
-		t.Fatal(err)
-	}
-	sep := "?"
-	if strings.Contains(dsn, "?") {
-		sep = "&"
-	}
-	env.dsn = dsn + sep + "search_path=" + name
+	env.dsn = postgresSchemaDSN(t)
 	env.rdb = redis.NewClient(&redis.Options{Addr: testenv.RedisAddr(t), ContextTimeoutEnabled: true})
 	t.Cleanup(func() {
-		// Clients close first (their cleanups were registered later).
+		// Clients close first (their cleanups were registered later), the
+		// schema is dropped last (its cleanup was registered earlier).
 		for _, kv := range env.kvs {
 			if err := kv.Clear(context.Background(), ""); err != nil {
 				t.Errorf("cleaning up the cache: %v", err)
 			}
 		}
 		env.rdb.Close()
-		admin.Exec("DROP SCHEMA " + name + " CASCADE")
-		admin.Close()
 	})
 	return env
 }
@@ -151,28 +135,7 @@ func (env *tierEnv) client(kv *cache.Cache) *viborm.Client {
 	if err != nil {
 		t.Fatal(err)
 	}
-	db, err := viborm.NewClient(viborm.Config{Driver: d, Models: allModels, Cache: kv})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if _, err := db.Push(context.Background(), nil); err != nil {
-		t.Fatal(err)
-	}
-	return db
-}
-
-// seed inserts n active users and n/2 inactive ones.
-func seedUsers(t testing.TB, db *viborm.Client, n int) {
-	t.Helper()
-	rows := make([]viborm.Data, 0, n+n/2)
-	for i := range n + n/2 {
-		rows = append(rows, viborm.Data{"email": fmt.Sprintf("user%03d@example.com", i), "name": fmt.Sprintf("User %d", i),
-			"age": 20 + i%50, "score": float64(i) / 3, "balance": "12.50", "active": i < n, "born": time.Date(1990, 1, 1+i%28, 0, 0, 0, 0, time.UTC)})
-	}
-	if _, err := Users.CreateMany(context.Background(), db, viborm.CreateMany{Data: rows}); err != nil {
-		t.Fatal(err)
-	}
+	return openClient(t, viborm.Config{Driver: d, Models: allModels, Cache: kv})
 }
 
 // TestL1PromotedResultIsCopiedPerRead: instance a fills a findMany in

@@ -1,7 +1,9 @@
 package cache
 
 import (
+	"encoding/binary"
 	"encoding/json"
+	"math/bits"
 	"strconv"
 	"time"
 )
@@ -100,13 +102,275 @@ func MarshalEntry(e Entry, codec Codec) ([]byte, error) {
 // well-delimited JSON value but does not validate it fully; a value that is
 // not valid JSON fails when it is decoded. Anything else returns an
 // [*EntryError], which matches [ErrCorruptEntry]. It never panics.
+//
+// The form that [MarshalEntry] writes, which is also what TypeScript's
+// JSON.stringify writes, takes a fast path: the value is found between the
+// fixed prefix and the two integer members at the end, and is checked by a
+// flat scanner rather than the recursive one. The result is the same as the
+// general parser's for every input: anything the fast path does not accept
+// is handed to the general parser, which has the last word.
 func UnmarshalEntry(data []byte) (Entry, error) {
+	if e, ok := fastEntry(data); ok {
+		return e, nil
+	}
+	return parseEntry(data)
+}
+
+// parseEntry is the general parser of UnmarshalEntry.
+func parseEntry(data []byte) (Entry, error) {
 	p := entryParser{data: data}
 	e, err := p.parse()
 	if err != nil {
 		return Entry{}, err
 	}
 	return e, nil
+}
+
+// maxTTLMillis is the largest ttl, in milliseconds, that a time.Duration
+// holds.
+const maxTTLMillis = int64(1<<63-1) / int64(time.Millisecond)
+
+const (
+	entryPrefix    = `{"value":`
+	entryCreatedAt = `,"createdAt":`
+	entryTTL       = `,"ttl":`
+)
+
+// fastEntry reads data when it is exactly in the layout MarshalEntry
+// writes: {"value":V,"createdAt":A,"ttl":T} with no white space, A and T
+// canonical integers of at most 18 digits, T positive, and V one JSON value
+// that entryParser.skipValue would consume exactly (see fastValue). It
+// returns ok == false for anything else, valid or not, leaving the verdict
+// to parseEntry; when it returns ok == true, parseEntry returns the same
+// Entry, with Value aliasing the same bytes of data.
+//
+// The value is located from both ends, so the members' names need no
+// parsing: the last '}' closes the object; the digits before it are the
+// last member's value, and the unescaped quote of ,"ttl": (a quote preceded
+// by a comma cannot be inside a string) opens its name; and so for
+// createdAt. What lies between {"value": and ,"createdAt": is then the
+// value, provided it is one well-delimited JSON value.
+func fastEntry(data []byte) (Entry, bool) {
+	n := len(data)
+	if n < len(entryPrefix)+1+len(entryCreatedAt)+1+len(entryTTL)+1+1 ||
+		string(data[:len(entryPrefix)]) != entryPrefix || data[n-1] != '}' {
+		return Entry{}, false
+	}
+	ttl, i, ok := trailingInt(data, n-1)
+	if !ok || ttl <= 0 || ttl > maxTTLMillis || i < len(entryTTL) || string(data[i-len(entryTTL):i]) != entryTTL {
+		return Entry{}, false
+	}
+	i -= len(entryTTL)
+	at, j, ok := trailingInt(data, i)
+	if !ok || j < len(entryPrefix)+len(entryCreatedAt) || string(data[j-len(entryCreatedAt):j]) != entryCreatedAt {
+		return Entry{}, false
+	}
+	v := data[len(entryPrefix) : j-len(entryCreatedAt) : j-len(entryCreatedAt)]
+	if !fastValue(v) {
+		return Entry{}, false
+	}
+	return Entry{Value: json.RawMessage(v), CreatedAt: time.UnixMilli(at), TTL: time.Duration(ttl) * time.Millisecond}, true
+}
+
+// trailingInt reads the canonical JSON integer (-?(0|[1-9][0-9]*), at most
+// 18 digits, so that it cannot overflow) that ends at data[end], exclusive,
+// and returns it with the index where it starts.
+func trailingInt(data []byte, end int) (n int64, start int, ok bool) {
+	start = end
+	for start > 0 && data[start-1] >= '0' && data[start-1] <= '9' {
+		start--
+	}
+	digits := data[start:end]
+	if len(digits) == 0 || len(digits) > 18 || (digits[0] == '0' && len(digits) > 1) {
+		return 0, 0, false
+	}
+	for _, c := range digits {
+		n = n*10 + int64(c-'0')
+	}
+	if start > 0 && data[start-1] == '-' {
+		start--
+		n = -n
+	}
+	return n, start, true
+}
+
+// fastMaxDepth bounds the nesting fastValue follows; deeper values go to the
+// general parser, whose bound is maxEntryDepth.
+const fastMaxDepth = 512
+
+// strStop marks the bytes that end a run of plain string content: the
+// quote, the backslash and the control characters.
+var strStop = [256]bool{'"': true, '\\': true}
+
+func init() {
+	for c := range 0x20 {
+		strStop[c] = true
+	}
+}
+
+// fastValue reports whether v is exactly one JSON value as
+// entryParser.skipValue checks it (delimiters, strings and literals; a
+// number is any run of its characters), with no white space around it and
+// at most fastMaxDepth levels of nesting. It is a flat loop with an
+// explicit stack, where skipValue recurses. false means "not sure", never
+// "corrupt".
+func fastValue(v []byte) bool {
+	var objs [fastMaxDepth / 64]uint64 // bit d: the container at depth d is an object
+	depth := 0
+	i, n := 0, len(v)
+	for {
+		// A value starts at v[i].
+		if i >= n {
+			return false
+		}
+		switch c := v[i]; c {
+		case '"':
+			if i = fastString(v, i); i < 0 {
+				return false
+			}
+		case '{', '[':
+			i = fastWS(v, i+1)
+			if i < n && (v[i] == c+2) { // '{'+2 == '}', '['+2 == ']'
+				i++
+				break
+			}
+			if depth == fastMaxDepth {
+				return false
+			}
+			if c == '{' {
+				objs[depth/64] |= 1 << (depth % 64)
+				if i = fastKey(v, i); i < 0 {
+					return false
+				}
+			} else {
+				objs[depth/64] &^= 1 << (depth % 64)
+			}
+			depth++
+			continue
+		case 't':
+			if n-i < 4 || string(v[i:i+4]) != "true" {
+				return false
+			}
+			i += 4
+		case 'f':
+			if n-i < 5 || string(v[i:i+5]) != "false" {
+				return false
+			}
+			i += 5
+		case 'n':
+			if n-i < 4 || string(v[i:i+4]) != "null" {
+				return false
+			}
+			i += 4
+		default:
+			if c != '-' && (c < '0' || c > '9') {
+				return false
+			}
+			for i < n {
+				if b := v[i]; (b >= '0' && b <= '9') || b == '-' || b == '+' || b == '.' || b == 'e' || b == 'E' {
+					i++
+					continue
+				}
+				break
+			}
+		}
+		// A value ended at v[i]: close containers until another value
+		// follows a comma.
+		for {
+			if depth == 0 {
+				return i == n
+			}
+			if i = fastWS(v, i); i >= n {
+				return false
+			}
+			obj := objs[(depth-1)/64]&(1<<((depth-1)%64)) != 0
+			if c := v[i]; c == ',' {
+				i = fastWS(v, i+1)
+				if obj {
+					if i = fastKey(v, i); i < 0 {
+						return false
+					}
+				}
+				break
+			} else if (obj && c == '}') || (!obj && c == ']') {
+				i++
+				depth--
+				continue
+			}
+			return false
+		}
+	}
+}
+
+const (
+	lsb = 0x0101010101010101 // the low bit of each byte
+	msb = 0x8080808080808080 // the high bit of each byte
+)
+
+// fastString returns the index after the JSON string that opens at v[i],
+// or -1.
+func fastString(v []byte, i int) int {
+	i++
+	for i < len(v) {
+		// Eight bytes at a time while none of them stops the run: a byte
+		// of x^quotes (or x^backslashes) is zero where x has a quote (a
+		// backslash), and a byte of x below 0x20 is a control character;
+		// the lowest byte flagged by these tests is exact.
+		for i+8 <= len(v) {
+			x := binary.LittleEndian.Uint64(v[i:])
+			q, bs := x^(lsb*'"'), x^(lsb*'\\')
+			m := ((q - lsb) &^ q) | ((bs - lsb) &^ bs) | ((x - lsb*0x20) &^ x)
+			if m &= msb; m != 0 {
+				i += bits.TrailingZeros64(m) / 8
+				break
+			}
+			i += 8
+		}
+		if i >= len(v) {
+			break
+		}
+		c := v[i]
+		if !strStop[c] {
+			i++
+			continue
+		}
+		switch c {
+		case '"':
+			return i + 1
+		case '\\':
+			i += 2
+		default:
+			return -1
+		}
+	}
+	return -1
+}
+
+// fastKey reads a member name, white space and the colon at v[i], and
+// returns the index after the white space that follows, or -1.
+func fastKey(v []byte, i int) int {
+	if i >= len(v) || v[i] != '"' {
+		return -1
+	}
+	if i = fastString(v, i); i < 0 {
+		return -1
+	}
+	if i = fastWS(v, i); i >= len(v) || v[i] != ':' {
+		return -1
+	}
+	return fastWS(v, i+1)
+}
+
+func fastWS(v []byte, i int) int {
+	for i < len(v) {
+		switch v[i] {
+		case ' ', '\t', '\n', '\r':
+			i++
+		default:
+			return i
+		}
+	}
+	return i
 }
 
 type entryParser struct {
@@ -181,7 +445,7 @@ func (p *entryParser) parse() (Entry, error) {
 				return e, p.fail("duplicate ttl")
 			}
 			n, ok := p.integer()
-			if !ok || n <= 0 || n > int64(1<<63-1)/int64(time.Millisecond) {
+			if !ok || n <= 0 || n > maxTTLMillis {
 				return e, p.fail("ttl is not a positive integer")
 			}
 			e.TTL = time.Duration(n) * time.Millisecond

@@ -59,6 +59,7 @@ type mapDriver struct {
 	m      map[string]mapItem
 	leases map[string]mapItem // the token in Value
 	seq    int
+	deps   map[string]map[string]time.Time // tag → key → record expiry (deps_test.go)
 }
 
 type mapItem struct {
@@ -447,6 +448,16 @@ func TestBrokenDriversAreCaught(t *testing.T) {
 			"LeaseVoidedByClear", "Clear voids the leases of every key starting with its prefix"},
 		{"SetLeased ignores the token", func(d *mapDriver) cache.Driver { return setLeasedIgnoresToken{d} },
 			"LeaseSetLeased", "SetLeased stores e under key if and only if token is key's lease"},
+		{"ClearDeps deletes nothing", func(d *mapDriver) cache.Driver { return clearDepsNoop{d} },
+			"DepsClear", "ClearDeps deletes every key recorded under any of tags"},
+		{"ClearDeps deletes every indexed key", func(d *mapDriver) cache.Driver { return clearDepsAll{d} },
+			"DepsClear", "ClearDeps deletes only keys recorded under its tags"},
+		{"ClearDeps keeps records", func(d *mapDriver) cache.Driver { return clearDepsKeepsRecords{d} },
+			"DepsClear", "ClearDeps forgets the records it cleared"},
+		{"ClearDeps keeps leases", func(d *mapDriver) cache.Driver { return clearDepsKeepsLeases{d} },
+			"DepsVoidLeases", "ClearDeps voids the leases of the keys it deletes"},
+		{"records shorter than ttl", func(d *mapDriver) cache.Driver { return shortDepRecords{d} },
+			"DepsRecordLifetime", "IndexDeps must keep each record at least ttl"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -504,7 +515,8 @@ func TestRunSkipsMissingCapabilities(t *testing.T) {
 		want []string // the checks skipped
 	}{
 		{"plain", func(d *mapDriver) cache.Driver { return plain{d} },
-			[]string{"AddAfterExpiry", "AddExclusive", "AddPresent", "GetMany", "LeaseExclusive", "LeaseExpiry",
+			[]string{"AddAfterExpiry", "AddExclusive", "AddPresent", "DepsClear", "DepsConcurrent", "DepsRecordLifetime",
+				"DepsUnknownTag", "DepsVoidLeases", "GetMany", "LeaseExclusive", "LeaseExpiry",
 				"LeaseRelease", "LeaseSetLeased", "LeaseVoidedByClear", "LeaseVoidedByDelete"}},
 		{"full", func(d *mapDriver) cache.Driver { return d }, nil},
 	} {

@@ -25,10 +25,15 @@ var (
 var errEmptyTag = errors.New("rediscache: empty dependency tag")
 
 // IndexDeps records key under each of deps for at least ttl (see
-// [cache.DepIndexer]), in one script: on a single node in one sorted set per
-// tag, on a cluster in the sets of the tags in key's hash slot, after
-// registering the slot with each tag. See the package documentation,
-// "Dependencies". The index is kept whatever [Options.NoIndex] says.
+// [cache.DepIndexer]), in one script. Each tag has a sorted set of the keys
+// recorded under it, scored by their expiry, trimmed of expired records on
+// every write and expiring with its longest-lived record: on a single node
+// one set, "<IndexPrefix>d:<tag>"; on a cluster one per hash slot,
+// "<IndexPrefix>d{<slot tag>}:<tag>", holding the keys of that slot, whose
+// slots are listed in the registry "<IndexPrefix>dr:<tag>", written before
+// the record. Call it before storing the entry: a record without its entry
+// is harmless, an entry without its record is not cleared by ClearDeps.
+// The index is kept whatever [Options.NoIndex] says.
 func (d *Driver) IndexDeps(ctx context.Context, key string, deps []string, ttl time.Duration) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -85,26 +90,41 @@ func (d *Driver) registerDeps(ctx context.Context, tags []string, sl int, ttl ti
 // cluster the sets are those of the slots each tag's registry lists. The
 // cost is proportional to the records removed, and no command spans slots.
 func (d *Driver) ClearDeps(ctx context.Context, tags []string) error {
+	_, err := d.clearDeps(ctx, tags, false)
+	return err
+}
+
+// ClearDepsKeys is [Driver.ClearDeps] that also returns the keys it
+// removed (with those of records whose key was gone already), once each.
+// The tiered driver uses it to drop exactly those keys from the
+// in-process tiers of its instances.
+func (d *Driver) ClearDepsKeys(ctx context.Context, tags []string) ([]string, error) {
+	return d.clearDeps(ctx, tags, true)
+}
+
+func (d *Driver) clearDeps(ctx context.Context, tags []string, collect bool) ([]string, error) {
 	if err := ctx.Err(); err != nil {
-		return err
+		return nil, err
 	}
 	for _, t := range tags {
 		if t == "" {
-			return errEmptyTag
+			return nil, errEmptyTag
 		}
 	}
 	keys, err := d.depSets(ctx, tags)
 	if err != nil {
-		return err
+		return nil, err
 	}
+	var removed []string
 	for len(keys) > 0 {
-		more, err := d.clearDepSets(ctx, keys)
+		var more []string
+		more, removed, err = d.clearDepSets(ctx, keys, collect, removed)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		keys = more
 	}
-	return nil
+	return redisindex.Dedup(removed), nil
 }
 
 // depSets returns the dependency sets of tags: one per tag on a single
@@ -137,10 +157,11 @@ func (d *Driver) depSets(ctx context.Context, tags []string) ([]string, error) {
 
 // clearDepSets runs the clear script once on each of keys, in one pipeline
 // (EVALSHA, then EVAL for the nodes that do not have the script cached),
-// and returns the sets that still hold records.
-func (d *Driver) clearDepSets(ctx context.Context, keys []string) ([]string, error) {
+// and returns the sets that still hold records, and removed extended with
+// the keys removed when collect is set.
+func (d *Driver) clearDepSets(ctx context.Context, keys []string, collect bool, removed []string) (more, _ []string, _ error) {
 	batch := redisindex.ClearBatch
-	run := func(keys []string, sha bool) (more, missing []string, err error) {
+	run := func(keys []string, sha bool) (missing []string, err error) {
 		cmds := make([]*redis.Cmd, len(keys))
 		_, _ = d.client.Pipelined(ctx, func(p redis.Pipeliner) error {
 			for i, k := range keys {
@@ -154,24 +175,40 @@ func (d *Driver) clearDepSets(ctx context.Context, keys []string) ([]string, err
 			return nil
 		})
 		for i, c := range cmds {
-			n, err := c.Int64()
+			res, err := c.Slice()
 			switch {
 			case err == nil:
+				if len(res) == 0 {
+					return nil, errDepsReply
+				}
+				n, ok := res[0].(int64)
+				if !ok {
+					return nil, errDepsReply
+				}
 				if n > 0 {
 					more = append(more, keys[i])
+				}
+				if collect {
+					for _, m := range res[1:] {
+						if s, ok := m.(string); ok {
+							removed = append(removed, s)
+						}
+					}
 				}
 			case sha && redis.HasErrorPrefix(err, "NOSCRIPT"):
 				missing = append(missing, keys[i])
 			default:
-				return nil, nil, err
+				return nil, err
 			}
 		}
-		return more, missing, nil
+		return missing, nil
 	}
-	more, missing, err := run(keys, true)
-	if err != nil || len(missing) == 0 {
-		return more, err
+	missing, err := run(keys, true)
+	if err == nil && len(missing) > 0 {
+		_, err = run(missing, false)
 	}
-	more2, _, err := run(missing, false)
-	return append(more, more2...), err
+	return more, removed, err
 }
+
+// errDepsReply reports a clear script reply of an unexpected shape.
+var errDepsReply = errors.New("rediscache: unexpected reply of the dependency clear script")

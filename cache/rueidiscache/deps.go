@@ -80,12 +80,25 @@ func (d *Driver) registerDeps(ctx context.Context, tags []string, sl int, ttl ti
 // registry lists, on a cluster). The cost is proportional to the records
 // removed, and no command spans slots.
 func (d *Driver) ClearDeps(ctx context.Context, tags []string) error {
+	_, err := d.clearDeps(ctx, tags, false)
+	return err
+}
+
+// ClearDepsKeys is [Driver.ClearDeps] that also returns the keys it
+// removed (with those of records whose key was gone already), once each.
+// The tiered driver uses it to drop exactly those keys from the
+// in-process tiers of its instances.
+func (d *Driver) ClearDepsKeys(ctx context.Context, tags []string) ([]string, error) {
+	return d.clearDeps(ctx, tags, true)
+}
+
+func (d *Driver) clearDeps(ctx context.Context, tags []string, collect bool) ([]string, error) {
 	if err := ctx.Err(); err != nil {
-		return err
+		return nil, err
 	}
 	for _, t := range tags {
 		if t == "" {
-			return errEmptyTag
+			return nil, errEmptyTag
 		}
 	}
 	var keys []string
@@ -97,7 +110,7 @@ func (d *Driver) ClearDeps(ctx context.Context, tags []string) error {
 		for i, r := range d.client.DoMulti(ctx, cmds...) {
 			members, err := r.AsStrSlice()
 			if err != nil && !rueidis.IsRedisNil(err) {
-				return err
+				return nil, err
 			}
 			keys = append(keys, d.layout.SlotDepKeys(tags[i], members)...)
 		}
@@ -105,21 +118,39 @@ func (d *Driver) ClearDeps(ctx context.Context, tags []string) error {
 		keys, _ = d.layout.DepKeys("", tags)
 	}
 	batch := strconv.Itoa(redisindex.ClearBatch)
+	var removed []string
 	for len(keys) > 0 {
 		var more []string
 		for i, r := range d.runDeps(ctx, keys, batch) {
-			n, err := r.AsInt64()
+			res, err := r.ToArray()
 			if err != nil {
-				return err
+				return nil, err
+			}
+			if len(res) == 0 {
+				return nil, errDepsReply
+			}
+			n, err := res[0].AsInt64()
+			if err != nil {
+				return nil, errDepsReply
 			}
 			if n > 0 {
 				more = append(more, keys[i])
 			}
+			if collect {
+				for _, m := range res[1:] {
+					if s, err := m.ToString(); err == nil {
+						removed = append(removed, s)
+					}
+				}
+			}
 		}
 		keys = more
 	}
-	return nil
+	return redisindex.Dedup(removed), nil
 }
+
+// errDepsReply reports a clear script reply of an unexpected shape.
+var errDepsReply = errors.New("rueidiscache: unexpected reply of the dependency clear script")
 
 // runDeps runs the clear script once on each of keys, in one pipeline
 // (which the client splits by node), and again with EVAL for the keys whose

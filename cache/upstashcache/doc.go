@@ -33,6 +33,18 @@
 // rediscache is not used here: an Upstash database is usually small and
 // dedicated, and every request is an HTTP round trip.)
 //
+// # Dependencies
+//
+// The driver implements [cache.DepIndexer]: [Driver.IndexDeps] records a
+// key in a sorted set per dependency tag, "<IndexPrefix>d:<tag>" (the
+// layout of rediscache on a single node), scored by the record's expiry in
+// Unix milliseconds, with one /pipeline request; the set expires with its
+// longest-lived record and every write trims the records that have expired.
+// [Driver.ClearDeps] renames each set to a name of its own (so that records
+// written meanwhile go to a fresh set and are never lost), then deletes its
+// keys in batches of [Options.ScanCount], one request per batch: its cost
+// is proportional to the entries it removes, not to the database.
+//
 // # Timeouts
 //
 // Every request carries its call's context, which the cache bounds with its

@@ -80,8 +80,15 @@ type Options struct {
 	// produce JSON. Nil means [cache.JSON].
 	Codec cache.Codec
 
-	// ScanCount is the COUNT hint of each SCAN of Clear. Default 1000.
+	// ScanCount is the COUNT hint of each SCAN of Clear, and the number of
+	// keys ClearDeps removes per request. Default 1000.
 	ScanCount int
+
+	// IndexPrefix starts the name of every key the driver keeps for its own
+	// bookkeeping: the dependency sets of [Driver.IndexDeps],
+	// "<IndexPrefix>d:<tag>". It must not start with "viborm:", where the
+	// entries live. Default [DefaultIndexPrefix].
+	IndexPrefix string
 }
 
 // Driver is a [cache.Driver] storing entries in Upstash Redis through its
@@ -92,6 +99,9 @@ type Driver struct {
 	ownsHC    bool // hc was made by New, and Close closes its connections
 	codec     cache.Codec
 	scanCount string
+
+	indexPrefix string
+	depBatch    int
 }
 
 var (
@@ -121,6 +131,11 @@ func New(url, token string, opts *Options) (*Driver, error) {
 		return nil, &cache.ConfigError{Field: "upstashcache.New token", Reason: "empty"}
 	case o.ScanCount < 0:
 		return nil, &cache.ConfigError{Field: "upstashcache.Options.ScanCount", Reason: "must not be negative"}
+	case strings.HasPrefix(o.IndexPrefix, "viborm:"):
+		return nil, &cache.ConfigError{Field: "upstashcache.Options.IndexPrefix", Reason: `must not start with "viborm:"`}
+	}
+	if o.IndexPrefix == "" {
+		o.IndexPrefix = DefaultIndexPrefix
 	}
 	owns := o.HTTPClient == nil
 	if owns {
@@ -135,7 +150,8 @@ func New(url, token string, opts *Options) (*Driver, error) {
 	if o.ScanCount == 0 {
 		o.ScanCount = 1000
 	}
-	return &Driver{url: url, auth: "Bearer " + token, hc: o.HTTPClient, ownsHC: owns, codec: o.Codec, scanCount: strconv.Itoa(o.ScanCount)}, nil
+	return &Driver{url: url, auth: "Bearer " + token, hc: o.HTTPClient, ownsHC: owns, codec: o.Codec, scanCount: strconv.Itoa(o.ScanCount),
+		indexPrefix: o.IndexPrefix, depBatch: o.ScanCount}, nil
 }
 
 // FromEnv is [New] with the url and token read from UPSTASH_REDIS_REST_URL

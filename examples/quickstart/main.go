@@ -1,7 +1,8 @@
 // Command quickstart shows the VibORM Go client end to end with no server:
 // an embedded SQLite database, the in-memory cache, a schema of users and
 // posts pushed, some rows, cached reads going miss → hit → stale →
-// refreshed, and a write that invalidates the cache.
+// refreshed, a write that invalidates the cache, and an include whose cached
+// read is cleared by a write to the included model.
 //
 //	go run ./examples/quickstart
 package main
@@ -26,6 +27,7 @@ type User struct {
 	Name      *string
 	Active    bool
 	CreatedAt time.Time
+	Posts     []Post // filled by Include{"posts": …}; nil when not included
 }
 
 type Post struct {
@@ -166,5 +168,44 @@ func run(ctx context.Context) error {
 	for _, g := range groups {
 		fmt.Printf("author %v: %d posts\n", g.By["authorId"], g.Count["_all"])
 	}
-	return nil
+
+	// Relations: users with their published posts, last title first. One
+	// query per relation level (Take and Skip would apply per user), cached as
+	// one read that depends on both models.
+	withPosts := viborm.FindMany{
+		OrderBy: []viborm.Order{viborm.Asc("email")},
+		Include: viborm.Include{"posts": {
+			Where:   viborm.Where{"published": true},
+			OrderBy: []viborm.Order{viborm.Desc("title")},
+		}},
+	}
+	readPosts := func(label string) error {
+		users, err := Users.FindMany(ctx, cached, withPosts)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("%-34s %-6s", label, outcome.Load())
+		for _, u := range users {
+			fmt.Printf("  %s:%d", *u.Name, len(u.Posts))
+		}
+		fmt.Println()
+		return nil
+	}
+	if err := readPosts("users with posts (cold)"); err != nil {
+		return err
+	}
+	if err := readPosts("users with posts (again)"); err != nil {
+		return err
+	}
+	// Publishing a post is a write to the post model: with auto-invalidation
+	// it clears the cached reads that included posts, not only post reads.
+	_, err = Posts.UpdateMany(ctx, db, viborm.UpdateMany{
+		Where: viborm.Where{"published": false},
+		Data:  viborm.Data{"published": true},
+		Cache: &viborm.Invalidate{Auto: new(true)},
+	})
+	if err != nil {
+		return err
+	}
+	return readPosts("after publishing every post")
 }

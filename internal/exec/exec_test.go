@@ -130,6 +130,21 @@ func TestWrites(t *testing.T) {
 	}
 }
 
+// aggQueries returns an aggregate of md (count of all, sum of stock, max of
+// slug) and the same aggregates grouped by slug.
+func aggQueries(tb testing.TB) (agg, gb *query.Query) {
+	tb.Helper()
+	agg = &query.Query{}
+	if err := agg.SetAggs(md, query.Aggregates{Count: []string{"_all"}, Sum: []string{"stock"}, Max: []string{"slug"}}); err != nil {
+		tb.Fatal(err)
+	}
+	gb = &query.Query{Aggs: agg.Aggs}
+	if err := gb.Group(md, []string{"slug"}); err != nil {
+		tb.Fatal(err)
+	}
+	return agg, gb
+}
+
 // TestCachedFormsRoundTrip: each kind of result scanned from the database
 // survives its cached JSON form, and Decode refuses what is not exactly
 // the read's result.
@@ -139,14 +154,7 @@ func TestCachedFormsRoundTrip(t *testing.T) {
 	if _, err := exec.CreateMany(ctx, c, md, [][]query.Set{{set("slug", "a"), set("stock", int64(2))}, {set("slug", "b")}}); err != nil {
 		t.Fatal(err)
 	}
-	agg := &query.Query{}
-	if err := agg.SetAggs(md, query.Aggregates{Count: []string{"_all"}, Sum: []string{"stock"}, Max: []string{"slug"}}); err != nil {
-		t.Fatal(err)
-	}
-	gb := &query.Query{Aggs: agg.Aggs}
-	if err := gb.Group(md, []string{"slug"}); err != nil {
-		t.Fatal(err)
-	}
+	agg, gb := aggQueries(t)
 	rowsSpec := exec.RowsRead[item]()
 	roundTrip(t, c, "rows", &rowsSpec, &query.Query{Sel: md.Fields}, `{"c":["id"],"r":[]}`, `[]`)
 	roundTrip(t, c, "count", &exec.CountRead, &query.Query{}, `"i-1"`, `true`, `"s2"`)

@@ -17,14 +17,7 @@ func FuzzDecodeCached(f *testing.F) {
 		`[{"by":{"slug":"sa"},"a":{"_count":{"_all":"i1"},"_sum":{"stock":null},"_max":{"slug":"sa"}}}]`, `{"_count":{"_all":"i-1"}}`, `[]`} {
 		f.Add([]byte(s))
 	}
-	agg := &query.Query{}
-	if err := agg.SetAggs(md, query.Aggregates{Count: []string{"_all"}, Sum: []string{"stock"}, Max: []string{"slug"}}); err != nil {
-		f.Fatal(err)
-	}
-	gb := &query.Query{Aggs: agg.Aggs}
-	if err := gb.Group(md, []string{"slug"}); err != nil {
-		f.Fatal(err)
-	}
+	agg, gb := aggQueries(f)
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		fuzzOne(t, &exec.CountRead, &query.Query{}, raw)
 		fuzzOne(t, &exec.ExistRead, &query.Query{}, raw)

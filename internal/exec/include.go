@@ -348,10 +348,7 @@ func fill(ctx context.Context, c Conn, q Querier, md *schema.Model, qu *query.Qu
 func fillInclude(ctx context.Context, c Conn, q Querier, l level, it *query.Include) error {
 	t, link, cq := it.Rel.Target, it.Link, it.Q
 	ks, per := l.distinctKeys(link.ParentKeys)
-	var index []int
-	if it.Bind != nil {
-		index = it.Bind.Index
-	}
+	index := bindIndex(it)
 	ops, err := opsOf(t)
 	if err != nil {
 		return err
@@ -639,10 +636,7 @@ func copyLevel(t *schema.Model, cq *query.Query, rows reflect.Value, ops *rowOps
 	vals := make([]reflect.Value, n)
 	for k := range cq.Inc {
 		it := &cq.Inc[k]
-		var index []int
-		if it.Bind != nil {
-			index = it.Bind.Index
-		}
+		index := bindIndex(it)
 		cops, _ := opsOf(it.Rel.Target)
 		total := 0
 		for i := range n {
@@ -725,10 +719,7 @@ func appendLevel(b []byte, md *schema.Model, q *query.Query, rows reflect.Value)
 			if k > 0 {
 				b = append(b, ',')
 			}
-			var index []int
-			if it.Bind != nil {
-				index = it.Bind.Index
-			}
+			index := bindIndex(it)
 			ops, _ := opsOf(it.Rel.Target)
 			flat := reflect.MakeSlice(ops.typ, 0, rows.Len())
 			var parents []int
@@ -848,10 +839,7 @@ func decodeLevel(md *schema.Model, q *query.Query, raw []byte, depth int) (refle
 				return reflect.Value{}, errCachedRel
 			}
 		}
-		var index []int
-		if it.Bind != nil {
-			index = it.Bind.Index
-		}
+		index := bindIndex(it)
 		cops, _ := opsOf(it.Rel.Target)
 		x := 0
 		for i := range n {
@@ -904,4 +892,13 @@ func decodeRel[T any](md *schema.Model, q *query.Query, raw []byte) ([]T, error)
 		return nil, errCachedShape
 	}
 	return out, nil
+}
+
+// bindIndex is the index of the struct field it is bound to, nil when it
+// has none.
+func bindIndex(it *query.Include) []int {
+	if it.Bind == nil {
+		return nil
+	}
+	return it.Bind.Index
 }

@@ -2,6 +2,7 @@ package exec
 
 import (
 	"context"
+	"database/sql"
 	"slices"
 	"strconv"
 
@@ -262,16 +263,22 @@ func link(ctx context.Context, c Conn, q Querier, j *schema.Junction, spk, tpk [
 // findVals returns the values of fields of the row w selects (nil if none).
 func findVals(ctx context.Context, c Conn, q Querier, md *schema.Model, w *query.Expr, fields []*schema.Field) ([]any, error) {
 	qu := &query.Query{Where: w, Sel: fields, Take: 1, HasTake: true}
+	rows, err := c.Query(ctx, q, sqlgen.Select(c.Dialect(), md, qu, true))
+	if err != nil {
+		return nil, err
+	}
+	return firstVals(rows, fields)
+}
+
+// firstVals returns the values of fields in the first of rows (nil if
+// none), decoded from the database's types, and closes rows.
+func firstVals(rows *sql.Rows, fields []*schema.Field) ([]any, error) {
+	defer rows.Close()
 	raws := make([]any, len(fields))
 	dest := make([]any, len(raws))
 	for i := range raws {
 		dest[i] = &raws[i]
 	}
-	rows, err := c.Query(ctx, q, sqlgen.Select(c.Dialect(), md, qu, true))
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
 	found, err := ScanFirst(rows, dest...)
 	if !found || err != nil {
 		return nil, err
@@ -305,30 +312,23 @@ func insertPK(ctx context.Context, c Conn, q Querier, md *schema.Model, items []
 		if err != nil {
 			return nil, err
 		}
-		defer rows.Close()
-		raws := make([]any, len(md.PK))
-		dest := make([]any, len(raws))
-		for i := range raws {
-			dest[i] = &raws[i]
+		pk, err := firstVals(rows, md.PK)
+		if err == nil && pk == nil {
+			err = &verr.Error{Code: verr.CodeDatabase, Message: "insert returned no row"}
 		}
-		found, err := ScanFirst(rows, dest...)
-		if err != nil {
-			return nil, err
-		}
-		if !found {
-			return nil, &verr.Error{Code: verr.CodeDatabase, Message: "insert returned no row"}
-		}
-		for i, f := range md.PK {
-			if raws[i], err = rowcodec.FromDB(f.Kind, raws[i]); err != nil {
-				return nil, err
-			}
-		}
-		return raws, nil
+		return pk, err
 	}
 	res, err := c.Exec(ctx, q, sqlgen.Insert(d, md, [][]query.Set{items}, nil))
 	if err != nil {
 		return nil, err
 	}
+	return insertedPK(md, items, res)
+}
+
+// insertedPK is the primary key of the row an INSERT without RETURNING
+// wrote from items: the values items set, and the generated id from res for
+// an auto-increment key field they leave out.
+func insertedPK(md *schema.Model, items []query.Set, res sql.Result) ([]any, error) {
 	pk := make([]any, len(md.PK))
 	for i, f := range md.PK {
 		for _, it := range items {

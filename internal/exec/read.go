@@ -332,8 +332,12 @@ func (p Payload) MarshalJSON() ([]byte, error) {
 }
 
 // UnmarshalJSON keeps the JSON form; it is decoded by the reading operation.
+// Raw aliases b, without the copy the json.Unmarshaler contract asks of a
+// value that keeps its input: the cache hands it the entry's value, which
+// is read-only and never reused, and the read's check decodes Raw and drops
+// it before the read returns (see ReadThrough).
 func (p *Payload) UnmarshalJSON(b []byte) error {
-	p.Raw = bytes.Clone(b)
+	p.Raw = b
 	return nil
 }
 

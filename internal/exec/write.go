@@ -8,7 +8,6 @@ import (
 
 	"github.com/viborm/viborm-go/internal/dialect"
 	"github.com/viborm/viborm-go/internal/query"
-	"github.com/viborm/viborm-go/internal/rowcodec"
 	"github.com/viborm/viborm-go/internal/schema"
 	"github.com/viborm/viborm-go/internal/sqlgen"
 	"github.com/viborm/viborm-go/internal/verr"
@@ -61,27 +60,7 @@ func notFound(msg string) error { return &verr.Error{Code: verr.CodeNotFound, Me
 // FindPK returns the primary key of the row w selects (nil if none), locking
 // it where the dialect can.
 func FindPK(ctx context.Context, c Conn, q Querier, md *schema.Model, w *query.Expr) ([]any, error) {
-	qu := &query.Query{Where: w, Sel: md.PK, Take: 1, HasTake: true}
-	raws := make([]any, len(md.PK))
-	dest := make([]any, len(raws))
-	for i := range raws {
-		dest[i] = &raws[i]
-	}
-	rows, err := c.Query(ctx, q, sqlgen.Select(c.Dialect(), md, qu, true))
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	found, err := ScanFirst(rows, dest...)
-	if !found || err != nil {
-		return nil, err
-	}
-	for i, f := range md.PK {
-		if raws[i], err = rowcodec.FromDB(f.Kind, raws[i]); err != nil {
-			return nil, err
-		}
-	}
-	return raws, nil
+	return findVals(ctx, c, q, md, w, md.PK)
 }
 
 // selectRows runs a select and returns its rows.
@@ -129,20 +108,9 @@ func InsertOne[T any](ctx context.Context, c Conn, q Querier, md *schema.Model, 
 	if err != nil {
 		return zero, err
 	}
-	pk := make([]any, len(md.PK))
-	for i, f := range md.PK {
-		for _, it := range items {
-			if it.F == f {
-				pk[i] = it.V
-			}
-		}
-		if pk[i] == nil && f.AutoID {
-			id, err := res.LastInsertId()
-			if err != nil {
-				return zero, err
-			}
-			pk[i] = id
-		}
+	pk, err := insertedPK(md, items, res)
+	if err != nil {
+		return zero, err
 	}
 	return ByPK[T](ctx, c, q, md, pk, sel)
 }

@@ -289,15 +289,25 @@ func List[W ~map[string]any](md *schema.Model, w W, order []OrderBy, take *int, 
 
 // ListRels is [List] with the client's relations, for relation filters.
 func ListRels[W ~map[string]any](md *schema.Model, rels Rels, w W, order []OrderBy, take *int, skip int, condOf CondOf) (*Query, error) {
+	q, err := whereOrder(md, rels, w, order, condOf)
+	if err != nil {
+		return nil, err
+	}
+	if err = q.Page(take, skip); err != nil {
+		return nil, err
+	}
+	return q, nil
+}
+
+// whereOrder is the query of a read with its where and order normalised,
+// the start of [ListRels] and [Find].
+func whereOrder[W ~map[string]any](md *schema.Model, rels Rels, w W, order []OrderBy, condOf CondOf) (*Query, error) {
 	q := &Query{}
 	var err error
 	if q.Where, err = WhereRels(md, rels, w, "where", condOf); err != nil {
 		return nil, err
 	}
 	if q.Order, err = Sort(md, order, false); err != nil {
-		return nil, err
-	}
-	if err = q.Page(take, skip); err != nil {
 		return nil, err
 	}
 	return q, nil

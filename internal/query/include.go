@@ -1,6 +1,7 @@
 package query
 
 import (
+	"maps"
 	"slices"
 
 	"github.com/viborm/viborm-go/internal/schema"
@@ -80,11 +81,7 @@ func (q *Query) SetIncludes(env *RelEnv, md *schema.Model, inc map[string]Includ
 	if depth > MaxIncludeDepth {
 		return verr.Validationf(path, "includes nest deeper than %d levels (MaxIncludeDepth)", MaxIncludeDepth)
 	}
-	names := make([]string, 0, len(inc))
-	for n := range inc {
-		names = append(names, n)
-	}
-	slices.Sort(names)
+	names := slices.Sorted(maps.Keys(inc))
 	for _, n := range names {
 		p := path + "." + n
 		r := env.rel(md, n)
@@ -111,11 +108,7 @@ func (q *Query) SetIncludes(env *RelEnv, md *schema.Model, inc map[string]Includ
 		q.Inc = append(q.Inc, it)
 		q.Sel = widen(md, q.Sel, link.ParentKeys)
 	}
-	cnames := make([]string, 0, len(counts))
-	for n := range counts {
-		cnames = append(cnames, n)
-	}
-	slices.Sort(cnames)
+	cnames := slices.Sorted(maps.Keys(counts))
 	var cb *schema.CountBind
 	if md.GoType != nil && len(cnames) > 0 {
 		if cb = schema.CountBindOf(md); cb == nil {

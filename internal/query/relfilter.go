@@ -184,12 +184,8 @@ func appendRel(b []byte, f *RelFilter) []byte {
 // Find normalises the arguments of findMany and findFirst: where, order,
 // page (a negative take counts from the end), cursor and distinct.
 func Find[W ~map[string]any](md *schema.Model, rels Rels, w W, order []OrderBy, take *int, skip int, cursor W, distinct []string, condOf CondOf) (*Query, error) {
-	q := &Query{}
-	var err error
-	if q.Where, err = WhereRels(md, rels, w, "where", condOf); err != nil {
-		return nil, err
-	}
-	if q.Order, err = Sort(md, order, false); err != nil {
+	q, err := whereOrder(md, rels, w, order, condOf)
+	if err != nil {
 		return nil, err
 	}
 	if err = q.PageBack(take, skip); err != nil {

@@ -118,24 +118,17 @@ func (n normaliser[W]) where(w W, depth int) (*Expr, error) {
 			}
 			continue
 		}
-		f := n.md.ByName[k]
-		if f == nil {
+		var e Expr
+		var err error
+		if f := n.md.ByName[k]; f != nil {
+			e, err = n.cond(f, v, depth)
+		} else {
 			r := FindRel(n.rels, n.md, k)
 			if r == nil {
 				return nil, verr.Validationf(k, "unknown field %q of model %s", k, n.md.Name)
 			}
-			e, err := n.relFilter(r, v, depth)
-			if err != nil {
-				return nil, verr.UnderPath(err, k)
-			}
-			if e.Kind == And {
-				kids = append(kids, e.Kids...)
-			} else {
-				kids = append(kids, e)
-			}
-			continue
+			e, err = n.relFilter(r, v, depth)
 		}
-		e, err := n.cond(f, v, depth)
 		if err != nil {
 			return nil, verr.UnderPath(err, k)
 		}

@@ -99,12 +99,14 @@ type User struct {
 	Name      *string // nullable
 	Active    bool
 	CreatedAt time.Time
+	Posts     []Post // loaded by Include{"posts": …}
 }
 
 type Post struct {
 	ID       string
 	Title    string
 	AuthorID int64
+	Author   *User // loaded by Include{"author": …}
 }
 
 var Users = viborm.Model[User]("user",

@@ -34,8 +34,9 @@ return #KEYS
 // ClearDepsScript removes up to ARGV[1] keys listed in the dependency set
 // KEYS[1], with their lease keys (ARGV[2], the lease prefix of the set's
 // slot, followed by the key: see [Layout.DepLeasePrefix]) and their records
-// in the set, atomically, and returns how many records remain. Unlinking a
-// lease voids it: a fill that holds it stores nothing.
+// in the set, atomically. It returns how many records remain, followed by
+// the keys it removed (records whose key was gone already included).
+// Unlinking a lease voids it: a fill that holds it stores nothing.
 const ClearDepsScript = `
 local m = redis.call('ZRANGE', KEYS[1], 0, tonumber(ARGV[1]) - 1)
 if #m > 0 then
@@ -47,7 +48,8 @@ if #m > 0 then
   redis.call('UNLINK', unpack(del))
   redis.call('ZREM', KEYS[1], unpack(m))
 end
-return redis.call('ZCARD', KEYS[1])
+table.insert(m, 1, redis.call('ZCARD', KEYS[1]))
+return m
 `
 
 // DepKey names the dependency set of tag in slot sl: "<NS>d:<tag>" on a
@@ -103,4 +105,10 @@ func (l Layout) DepLeasePrefix(depKey string) string {
 		return l.NS + "l:"
 	}
 	return l.NS + "l{" + SlotTag(Slot(depKey)) + "}"
+}
+
+// Dedup sorts keys and removes repeated ones, in place.
+func Dedup(keys []string) []string {
+	slices.Sort(keys)
+	return slices.Compact(keys)
 }

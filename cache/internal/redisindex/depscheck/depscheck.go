@@ -27,6 +27,7 @@ type Driver interface {
 	cache.Driver
 	cache.DepIndexer
 	cache.Leaser
+	ClearDepsKeys(ctx context.Context, tags []string) ([]string, error)
 }
 
 // Env is one deployment under test.
@@ -181,8 +182,12 @@ func clearExactly(t *testing.T, env Env) {
 	if got := f.present(t, all...); !slices.Equal(got, all) {
 		t.Fatalf("after clearing an unknown tag: present %q, want %q", got, all)
 	}
-	if err := f.D.ClearDeps(ctx, []string{post}); err != nil {
+	removed, err := f.D.ClearDepsKeys(ctx, []string{post})
+	if err != nil {
 		t.Fatal(err)
+	}
+	if want := []string{a, b}; !slices.Equal(removed, want) {
+		t.Fatalf("ClearDepsKeys(post) = %q, want %q", removed, want)
 	}
 	if got := f.present(t, all...); !slices.Equal(got, []string{c, d}) {
 		t.Fatalf("after clearing post: present %q, want %q", got, []string{c, d})
@@ -277,8 +282,12 @@ func manyKeys(t *testing.T, env Env) {
 	if got := f.records(t, x); got != n {
 		t.Fatalf("%d records of x, want %d", got, n)
 	}
-	if err := f.D.ClearDeps(ctx, []string{x}); err != nil {
+	removed, err := f.D.ClearDepsKeys(ctx, []string{x})
+	if err != nil {
 		t.Fatal(err)
+	}
+	if want := slices.Sorted(slices.Values(dependent)); !slices.Equal(removed, want) {
+		t.Fatalf("ClearDepsKeys returned %d keys, want the %d dependent ones", len(removed), len(want))
 	}
 	got, err := cache.GetMany(ctx, f.D, append(slices.Clone(dependent), other...))
 	if err != nil {
