@@ -228,7 +228,9 @@ func New(d Driver, opts *Options) (*Cache, error) {
 	}
 	c.br = br
 	c.adder, _ = d.(Adder)
-	c.depIdx, _ = d.(DepIndexer)
+	if di, ok := d.(DepIndexer); ok && offersDeps(d) {
+		c.depIdx = di
+	}
 	if l, ok := d.(Leaser); ok && !o.DisableLeases && offersLeases(d) {
 		c.leaser = l
 	}

@@ -382,3 +382,32 @@ func TestClearDepsFailureIsReturned(t *testing.T) {
 		}
 	})
 }
+
+// notOffered is a depDriver whose DepIndexer is not offered (a wrapper
+// over a driver without the capability, say).
+type notOffered struct{ *depDriver }
+
+func (notOffered) OffersDeps() bool { return false }
+
+// A DepIndexer that does not offer itself is a driver without the
+// capability: reads with deps are answered and not stored, and its index
+// is never called.
+func TestDepIndexerNotOfferedIsNotUsed(t *testing.T) {
+	clk := newClock()
+	d := newDepDriver(clk.Now)
+	c, err := cache.New(notOffered{d}, &cache.Options{Now: clk.Now, WaitUntil: cache.Inline, Logger: quietLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	mustLoad(t, c, "user:findMany:a", withPosts, func(context.Context) (string, error) { return "rows", nil })
+	d.mu.Lock()
+	calls := slices.Clone(d.calls)
+	d.mu.Unlock()
+	if len(calls) != 0 || d.has("viborm:user:findMany:a") {
+		t.Errorf("calls %q: a read with deps was stored through a DepIndexer that is not offered", calls)
+	}
+	if err := c.InvalidateModel(context.Background(), "post"); err != nil {
+		t.Errorf("InvalidateModel = %v", err)
+	}
+}

@@ -43,7 +43,8 @@ import (
 //
 // Optional capabilities are separate interfaces discovered by type assertion:
 // [Adder] (set-if-absent), [BatchGetter], [Leaser] (cross-process fences),
-// [LocalPromoter] and [Closer]; [Nonblocking], [ContextHonorer],
+// [DepIndexer] (invalidation that follows dependencies), [LocalPromoter]
+// and [Closer]; [Nonblocking], [ContextHonorer],
 // [LocalGetter] and [LeaseOfferer] tell the cache how a driver may be
 // called.
 type Driver interface {
@@ -185,6 +186,17 @@ type DepIndexer interface {
 	ClearDeps(ctx context.Context, tags []string) error
 }
 
+// DepOfferer is implemented by a [DepIndexer] that can index dependencies
+// only in some configurations, such as a driver that wraps another and
+// forwards to it when it has the capability. [Cache] uses a DepIndexer only
+// when OffersDeps reports true, once, when the cache is made; a DepIndexer
+// that does not implement DepOfferer offers it always. A driver whose
+// DepIndexer is not offered is one without the capability: reads with
+// [Policy.Deps] are answered and not stored.
+type DepOfferer interface {
+	OffersDeps() bool
+}
+
 // LocalPromoter is implemented by drivers with a tier in the process's own
 // memory that keeps entries read from a serializing tier in their
 // serialized form (such as the tiered driver, whose L1 holds what Redis
@@ -235,6 +247,13 @@ func isNonblocking(d Driver) bool {
 func offersLeases(d Driver) bool {
 	lo, ok := d.(LeaseOfferer)
 	return !ok || lo.OffersLeases()
+}
+
+// offersDeps reports whether a driver that implements [DepIndexer] offers
+// it (see [DepOfferer]).
+func offersDeps(d Driver) bool {
+	o, ok := d.(DepOfferer)
+	return !ok || o.OffersDeps()
 }
 
 func honorsContext(d Driver) bool {

@@ -124,7 +124,7 @@ func FuzzUnmarshalEntryFastPath(f *testing.F) {
 		n, okTTL := strconv.ParseInt(ttl, 10, 64)
 		canonical := func(s string) bool {
 			d := strings.TrimPrefix(s, "-")
-			return len(d) > 0 && len(d) <= 18 && (d == "0" || d[0] != '0')
+			return len(d) > 0 && len(d) <= 18 && (d == "0" || d[0] != '0') && strings.Trim(d, "0123456789") == ""
 		}
 		trimmed := len(bytes.TrimSpace(value)) == len(value)
 		if json.Valid(value) && trimmed && nesting(value) <= fastMaxDepth && okAt == nil && okTTL == nil &&

@@ -35,6 +35,11 @@ func (e *env) depIndexer() cache.DepIndexer {
 	x, ok := e.d.(cache.DepIndexer)
 	if !ok {
 		e.skip(fmt.Sprintf("%T does not implement cache.DepIndexer", e.d))
+		return nil
+	}
+	if o, ok := e.d.(cache.DepOfferer); ok && !o.OffersDeps() {
+		e.skip(fmt.Sprintf("%T does not offer its cache.DepIndexer", e.d))
+		return nil
 	}
 	return x
 }

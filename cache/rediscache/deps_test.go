@@ -27,12 +27,16 @@ func TestDeps(t *testing.T) {
 			t.Run("single", func(t *testing.T) {
 				c := redis.NewClient(&redis.Options{Addr: testenv.RedisAddr(t), DB: testDB})
 				t.Cleanup(func() { c.Close() })
-				depscheck.Run(t, depscheck.Env{New: newDriver(c), Inspect: c})
+				env := depscheck.Env{New: newDriver(c), Inspect: c}
+				depscheck.Run(t, env)
+				depscheck.RunCache(t, env)
 			})
 			t.Run("cluster", func(t *testing.T) {
 				c := redis.NewClusterClient(&redis.ClusterOptions{Addrs: clusterAddrs(t)})
 				t.Cleanup(func() { c.Close() })
-				depscheck.Run(t, depscheck.Env{New: newDriver(c), Inspect: c, Cluster: true})
+				env := depscheck.Env{New: newDriver(c), Inspect: c, Cluster: true}
+				depscheck.Run(t, env)
+				depscheck.RunCache(t, env)
 			})
 		})
 	}

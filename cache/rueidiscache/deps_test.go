@@ -23,13 +23,15 @@ func TestDeps(t *testing.T) {
 		}
 		t.Run(name, func(t *testing.T) {
 			eachBackend(t, func(t *testing.T, b backend) {
-				depscheck.Run(t, depscheck.Env{
+				env := depscheck.Env{
 					New: func(t *testing.T, ns string) depscheck.Driver {
 						return newDriver(t, b.client, &rueidiscache.Options{IndexPrefix: ns, NoIndex: noIndex})
 					},
 					Inspect: b.inspect,
 					Cluster: b.cluster,
-				})
+				}
+				depscheck.Run(t, env)
+				depscheck.RunCache(t, env)
 			})
 		})
 	}
