@@ -3,6 +3,7 @@ package cache
 import (
 	"encoding/binary"
 	"encoding/json"
+	"fmt"
 	"math/bits"
 	"strconv"
 	"time"
@@ -57,6 +58,40 @@ type jsonCodec struct{}
 
 func (jsonCodec) Marshal(v any) ([]byte, error)      { return json.Marshal(v) }
 func (jsonCodec) Unmarshal(data []byte, v any) error { return json.Unmarshal(data, v) }
+
+// CompactMarshaler is implemented by values that have, besides their JSON
+// form, a compact one for caches that opt into it with [CompactJSON]. The
+// compact form must still be JSON (VibORM's ORM writes its cached rows as
+// one JSON string holding a binary encoding), and the value's own decoding
+// must accept both forms.
+type CompactMarshaler interface {
+	MarshalCompactJSON() ([]byte, error)
+}
+
+// CompactJSON is the [Codec] that writes a [CompactMarshaler]'s compact form
+// and anything else as [JSON] does; it reads as [JSON]. Set it as a
+// serializing driver's codec to store the ORM's cached rows in their compact
+// form, which decodes several times faster. The entry stays VibORM's
+// {"value":…,"createdAt":…,"ttl":…}, but its value is then a string that a
+// TypeScript VibORM cannot read as rows: use it where only Go services read
+// the ORM's entries (the ORM's default keys differ from TypeScript's
+// anyway).
+var CompactJSON Codec = compactCodec{}
+
+type compactCodec struct{}
+
+func (compactCodec) Marshal(v any) ([]byte, error) {
+	if m, ok := v.(CompactMarshaler); ok {
+		b, err := m.MarshalCompactJSON()
+		if err == nil && !json.Valid(b) {
+			err = fmt.Errorf("cache: %T wrote a compact form that is not JSON", v)
+		}
+		return b, err
+	}
+	return json.Marshal(v)
+}
+
+func (compactCodec) Unmarshal(data []byte, v any) error { return json.Unmarshal(data, v) }
 
 // MarshalEntry returns e in VibORM's JSON form
 // {"value":…,"createdAt":<unix ms>,"ttl":<ms>}. A Value that is a

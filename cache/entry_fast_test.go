@@ -197,3 +197,30 @@ func BenchmarkUnmarshalEntry(b *testing.B) {
 		}
 	}
 }
+
+type compactValue struct{ out string }
+
+func (v compactValue) MarshalJSON() ([]byte, error)        { return []byte(`{"long":"form"}`), nil }
+func (v compactValue) MarshalCompactJSON() ([]byte, error) { return []byte(v.out), nil }
+
+func TestCompactJSONWritesTheCompactForm(t *testing.T) {
+	for _, tc := range []struct {
+		v    any
+		want string
+	}{{compactValue{`"c1:AAAA"`}, `"c1:AAAA"`}, {map[string]int{"a": 1}, `{"a":1}`}} {
+		b, err := CompactJSON.Marshal(tc.v)
+		if err != nil || string(b) != tc.want {
+			t.Errorf("CompactJSON.Marshal(%#v) = %s, %v; want %s", tc.v, b, err, tc.want)
+		}
+		if b, err := JSON.Marshal(tc.v); err != nil || (tc.want == `"c1:AAAA"` && string(b) != `{"long":"form"}`) {
+			t.Errorf("JSON.Marshal(%#v) = %s, %v; want the long form", tc.v, b, err)
+		}
+	}
+	if b, err := CompactJSON.Marshal(compactValue{`"unterminated`}); err == nil {
+		t.Errorf("a compact form that is not JSON was written: %s", b)
+	}
+	var x map[string]int
+	if err := CompactJSON.Unmarshal([]byte(`{"a":2}`), &x); err != nil || x["a"] != 2 {
+		t.Errorf("CompactJSON.Unmarshal = %v, %v", x, err)
+	}
+}
