@@ -3,6 +3,7 @@ package viborm_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -53,7 +54,7 @@ func benchFindUsers(b *testing.B, r viborm.Reader, args viborm.FindMany, n int) 
 func BenchmarkRead(b *testing.B) {
 	ctx := context.Background()
 	type setup struct{ dialect, kind string }
-	setups := []setup{{"sqlite", ""}, {"sqlite", "memory"}, {"postgres", ""}, {"postgres", "memory"}, {"postgres", "redis"}}
+	setups := []setup{{"sqlite", ""}, {"sqlite", "memory"}, {"sqlite", "memory-readonly"}, {"postgres", ""}, {"postgres", "memory"}, {"postgres", "redis"}}
 	for _, n := range []int{10, 100} {
 		for _, s := range setups {
 			name := s.kind
@@ -61,10 +62,11 @@ func BenchmarkRead(b *testing.B) {
 				name = "uncached"
 			}
 			b.Run(fmt.Sprintf("findMany%d/%s/%s", n, s.dialect, name), func(b *testing.B) {
-				db := benchEnv(b, s.dialect, s.kind, n)
+				kind, ro := strings.CutSuffix(s.kind, "-readonly")
+				db := benchEnv(b, s.dialect, kind, n)
 				var r viborm.Reader = db
-				if s.kind != "" {
-					r = db.WithCache(viborm.CacheOptions{TTL: time.Hour})
+				if kind != "" {
+					r = db.WithCache(viborm.CacheOptions{TTL: time.Hour, ReadOnly: ro})
 				}
 				benchFindUsers(b, r, viborm.FindMany{Where: viborm.Where{"active": true}}, n)
 			})
@@ -76,10 +78,11 @@ func BenchmarkRead(b *testing.B) {
 			name = "uncached"
 		}
 		b.Run(fmt.Sprintf("findUnique/%s/%s", s.dialect, name), func(b *testing.B) {
-			db := benchEnv(b, s.dialect, s.kind, 10)
+			kind, ro := strings.CutSuffix(s.kind, "-readonly")
+			db := benchEnv(b, s.dialect, kind, 10)
 			var r viborm.Reader = db
-			if s.kind != "" {
-				r = db.WithCache(viborm.CacheOptions{TTL: time.Hour})
+			if kind != "" {
+				r = db.WithCache(viborm.CacheOptions{TTL: time.Hour, ReadOnly: ro})
 			}
 			first, err := Users.FindFirstOrErr(ctx, db, viborm.FindMany{})
 			if err != nil {
@@ -134,7 +137,8 @@ func BenchmarkCachedHit(b *testing.B) {
 			for _, r := range []struct {
 				name string
 				r    viborm.Reader
-			}{{"uncached", db}, {"cached", db.WithCache(viborm.CacheOptions{TTL: time.Hour})}} {
+			}{{"uncached", db}, {"cached", db.WithCache(viborm.CacheOptions{TTL: time.Hour})},
+				{"readonly", db.WithCache(viborm.CacheOptions{TTL: time.Hour, ReadOnly: true})}} {
 				b.Run(r.name, func(b *testing.B) {
 					if got, err := Members.FindMany(ctx, r.r, args); err != nil || len(got) != n {
 						b.Fatal(len(got), err)

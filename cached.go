@@ -28,6 +28,20 @@ type CacheOptions struct {
 	Key string
 	// Bypass skips the cache read; the result is still stored.
 	Bypass bool
+	// ReadOnly makes a hit on an in-memory cache driver return the rows the
+	// cache keeps rather than a copy: no allocation and no copy, the same
+	// cost for 10 rows as for 10,000. In exchange the caller promises never
+	// to modify what such a read returns: no field of a row, no byte of a
+	// []byte or json.RawMessage field, no value behind a pointer field, no
+	// entry of a Row map. Every hit on the entry shares that memory until it
+	// expires or is invalidated, so a write would change later hits' results
+	// and race with concurrent readers. Appending to the returned slice is
+	// safe: its capacity is its length, so append copies. Rows read from the
+	// database or decoded from a serializing driver are the caller's own
+	// either way. It applies to FindMany, FindFirst and FindUnique and their
+	// OrErr forms without Include; reads with includes, counts, aggregates
+	// and groups are copied as before.
+	ReadOnly bool
 }
 
 // Cached is a read-only handle whose reads go through the cache. It
@@ -71,6 +85,7 @@ func (c *Client) WithCache(o CacheOptions) *Cached {
 		p.TTL = d
 	}
 	cc.ex.pol = p
+	cc.ex.ro = o.ReadOnly
 	return cc
 }
 

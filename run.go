@@ -33,6 +33,7 @@ type executor struct {
 	tx  *Tx
 	pol *cache.Policy // for cached reads
 	err error         // a WithCache configuration error
+	ro  bool          // CacheOptions.ReadOnly: row hits share the cached rows
 	run *opRun        // the hooked write this executor runs, if any (hookrun.go)
 }
 
@@ -162,7 +163,10 @@ func runRead[R any](ctx context.Context, r Reader, m AnyModel, op Op, norm func(
 	if err != nil {
 		return zero, ex.c.cacheError(err, md, op)
 	}
-	if !own {
+	switch {
+	case own, ex.ro && spec.Kind == exec.Rows && !q.HasRel():
+		// The caller's own value, or shared under CacheOptions.ReadOnly.
+	default:
 		if spec.CopyRel != nil && q.HasRel() {
 			v = spec.CopyRel(md, q, v)
 		} else {

@@ -99,6 +99,9 @@ func decodeRows[T any](md *schema.Model, q *query.Query, raw []byte) ([]T, error
 	if q.HasRel() {
 		return decodeRel[T](md, q, raw)
 	}
+	if rowcodec.IsCompact(raw) {
+		return rowcodec.DecodeRowsCompact[T](md.Codec, md.SelIdx(q.Sel), raw)
+	}
 	return rowcodec.DecodeRows[T](md.Codec, md.SelIdx(q.Sel), raw)
 }
 

@@ -1,0 +1,118 @@
+package viborm_test
+
+import (
+	"context"
+	"fmt"
+	"reflect"
+	"sync"
+	"testing"
+	"time"
+
+	viborm "github.com/viborm/viborm-go"
+	"github.com/viborm/viborm-go/cache"
+	"github.com/viborm/viborm-go/cache/rediscache"
+)
+
+// BenchmarkTiersCompact is BenchmarkTiers' PostgreSQL findMany of 10 and
+// 100 rows, uncached and as a Redis hit, with the Redis driver's codec
+// cache.JSON ("redis", the default: the rows' JSON form) and
+// cache.CompactJSON ("redis-compact": the rows' compact form), side by side
+// in one run.
+func BenchmarkTiersCompact(b *testing.B) {
+	ctx := context.Background()
+	for _, n := range []int{10, 100} {
+		for _, kind := range []string{"uncached", "redis", "redis-compact"} {
+			b.Run(fmt.Sprintf("findMany%d/postgres/%s", n, kind), func(b *testing.B) {
+				env := newTierEnv(b)
+				args := viborm.FindMany{Where: viborm.Where{"active": true}}
+				var r viborm.Reader
+				switch kind {
+				case "uncached":
+					db := env.client(nil)
+					seedUsers(b, db, n)
+					r = db
+				case "redis":
+					db := env.client(env.cache("redis"))
+					seedUsers(b, db, n)
+					r = db.WithCache(viborm.CacheOptions{TTL: time.Hour})
+				default:
+					d, err := rediscache.New(env.rdb, &rediscache.Options{Codec: cache.CompactJSON})
+					if err != nil {
+						b.Fatal(err)
+					}
+					kv, err := cache.New(d, &cache.Options{Version: env.version})
+					if err != nil {
+						b.Fatal(err)
+					}
+					cleanUp(b, env)
+					db := env.client(kv)
+					seedUsers(b, db, n)
+					r = db.WithCache(viborm.CacheOptions{TTL: time.Hour})
+				}
+				if got, err := Users.FindMany(ctx, r, args); err != nil || len(got) != n {
+					b.Fatalf("%d rows, %v", len(got), err)
+				}
+				b.ReportAllocs()
+				for b.Loop() {
+					if _, err := Users.FindMany(ctx, r, args); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+	}
+}
+
+// TestCompactRedisHitReadsTheRowsItWrote reads rows through a Redis cache
+// whose codec is cache.CompactJSON: the hit (decoded from the compact form)
+// is the rows the miss returned.
+func TestCompactRedisHitReadsTheRowsItWrote(t *testing.T) {
+	ctx := context.Background()
+	env := newTierEnv(t)
+	d, err := rediscache.New(env.rdb, &rediscache.Options{Codec: cache.CompactJSON})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var events []cache.Event
+	kv, err := cache.New(d, &cache.Options{Version: env.version, Observer: func(e cache.Event) {
+		mu.Lock()
+		events = append(events, e)
+		mu.Unlock()
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cleanUp(t, env)
+	db := env.client(kv)
+	seedUsers(t, db, 5)
+	r := db.WithCache(viborm.CacheOptions{TTL: time.Hour})
+	args := viborm.FindMany{Where: viborm.Where{"active": true}, OrderBy: []viborm.Order{viborm.Asc("id")}}
+	miss, err := Users.FindMany(ctx, r, args)
+	if err != nil || len(miss) != 5 {
+		t.Fatalf("miss: %d rows, %v", len(miss), err)
+	}
+	plain, err := Users.FindMany(ctx, db, args)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hit, err := Users.FindMany(ctx, r, args)
+	if err != nil || !reflect.DeepEqual(hit, plain) {
+		t.Fatalf("hit %+v, %v;\nwant %+v", hit, err, plain)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(events) != 2 || events[1].Outcome != cache.OutcomeHit || events[1].DriverErr != nil {
+		t.Fatalf("cache events %+v; want a miss, then a hit", events)
+	}
+}
+
+// cleanUp has env clear its Redis keys at the end, as env.cache does.
+func cleanUp(t testing.TB, env *tierEnv) {
+	t.Helper()
+	cleaner, err := cache.New(newCacheDriverOn(t, env.rdb), &cache.Options{Version: env.version})
+	if err != nil {
+		t.Fatal(err)
+	}
+	env.kvs = append(env.kvs, cleaner)
+}
