@@ -71,11 +71,12 @@ type CompactMarshaler interface {
 // CompactJSON is the [Codec] that writes a [CompactMarshaler]'s compact form
 // and anything else as [JSON] does; it reads as [JSON]. Set it as a
 // serializing driver's codec to store the ORM's cached rows in their compact
-// form, which decodes several times faster. The entry stays VibORM's
-// {"value":…,"createdAt":…,"ttl":…}, but its value is then a string that a
-// TypeScript VibORM cannot read as rows: use it where only Go services read
-// the ORM's entries (the ORM's default keys differ from TypeScript's
-// anyway).
+// form, which is a third smaller and decodes in under half the CPU time.
+// The entry stays VibORM's {"value":…,"createdAt":…,"ttl":…}, but its value
+// is then a string that a TypeScript VibORM cannot read as rows: use it
+// where only Go services read the ORM's entries (the ORM's default keys
+// differ from TypeScript's anyway). A Go process without the compact
+// decoder reads such an entry as a miss.
 var CompactJSON Codec = compactCodec{}
 
 type compactCodec struct{}
