@@ -185,7 +185,13 @@ func appendExpr(b []byte, e *Expr) []byte {
 	}
 	switch e.Kind {
 	case Rel:
-		return appendRel(b, e.Rel)
+		// Inline, not a call to a helper: a cycle through another function
+		// makes the compiler assume b escapes, and the key buffer would be
+		// allocated on every cached read.
+		f := e.Rel
+		b = appendStr(append(b, 'R'), f.R.Def.Name)
+		b = append(b, byte(f.Op), flag(f.Null))
+		return appendExpr(b, f.Where)
 	case And, Or, Not:
 		b = append(b, "AON"[e.Kind-And])
 		b = appendUvarint(b, uint64(len(e.Kids)))
@@ -245,7 +251,24 @@ func (q *Query) Encode(b []byte) []byte {
 	if q.Having != nil {
 		b = appendExpr(append(b, 'H'), q.Having)
 	}
-	return appendIncludes(appendPaging(b, q), q)
+	b = appendPaging(b, q)
+	// Includes and counts, inline for the same reason as relation filters
+	// in appendExpr: each by name, with its child query's whole encoding.
+	if len(q.Inc) > 0 {
+		b = appendUvarint(append(b, 'I'), uint64(len(q.Inc)))
+		for _, it := range q.Inc {
+			b = appendStr(b, it.Name)
+			b = appendStr(b, string(it.Q.Encode(nil)))
+		}
+	}
+	if len(q.Counts) > 0 {
+		b = appendUvarint(append(b, 'N'), uint64(len(q.Counts)))
+		for _, c := range q.Counts {
+			b = appendStr(b, c.Name)
+			b = appendExpr(b, c.Where)
+		}
+	}
+	return b
 }
 
 // SameShape reports whether two reads return results of the same shape:

@@ -195,27 +195,6 @@ func widen(md *schema.Model, sel, keys []*schema.Field) []*schema.Field {
 // HasRel reports whether q includes relations or counts them.
 func (q *Query) HasRel() bool { return q != nil && (len(q.Inc) > 0 || len(q.Counts) > 0) }
 
-// appendIncludes writes q's includes and counts into its encoding: each by
-// name, with its child query's whole encoding (or its where).
-func appendIncludes(b []byte, q *Query) []byte {
-	if len(q.Inc) > 0 {
-		b = appendUvarint(append(b, 'I'), uint64(len(q.Inc)))
-		for _, it := range q.Inc {
-			b = appendStr(b, it.Name)
-			sub := it.Q.Encode(nil)
-			b = appendStr(b, string(sub))
-		}
-	}
-	if len(q.Counts) > 0 {
-		b = appendUvarint(append(b, 'N'), uint64(len(q.Counts)))
-		for _, c := range q.Counts {
-			b = appendStr(b, c.Name)
-			b = appendExpr(b, c.Where)
-		}
-	}
-	return b
-}
-
 // sameRels reports whether a and b include and count the same relations
 // with results of the same shape.
 func sameRels(a, b *Query) bool {

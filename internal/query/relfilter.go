@@ -173,12 +173,6 @@ func (n normaliser[W]) relOne(r *schema.Relation, op Op, v any, depth int) (Expr
 	return Expr{Kind: Rel, Rel: f}, nil
 }
 
-func appendRel(b []byte, f *RelFilter) []byte {
-	b = appendStr(append(b, 'R'), f.R.Def.Name)
-	b = append(b, byte(f.Op), flag(f.Null))
-	return appendExpr(b, f.Where)
-}
-
 // ---- cursor, negative take, distinct ----
 
 // Find normalises the arguments of findMany and findFirst: where, order,
