@@ -311,15 +311,7 @@ func TestBreakerHungProbeIsBounded(t *testing.T) {
 func TestBreakerInvalidationWhileOpenFailsFastButFences(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		env := newBreakerCache(t, cache.Options{})
-		gate := make(chan struct{})
-		var wg sync.WaitGroup
-		wg.Go(func() {
-			mustLoad(t, env.c, "user:findMany:a", cache.Policy{}, func(context.Context) (string, error) {
-				<-gate
-				return "pre-write rows", nil
-			})
-		})
-		synctest.Wait() // the load is in flight; its lookup went to the healthy driver
+		release := gatedLoad(t, env.c, "user:findMany:a", cache.Policy{}) // the load is in flight; its lookup went to the healthy driver
 		env.openBreaker(t)
 		start := time.Now()
 		err := env.c.InvalidateModel(context.Background(), "user")
@@ -328,9 +320,7 @@ func TestBreakerInvalidationWhileOpenFailsFastButFences(t *testing.T) {
 		}
 		env.d.setDown(nil)
 		time.Sleep(time.Second) // the cool-down: the load's write could be the probe
-		close(gate)
-		wg.Wait()
-		synctest.Wait()
+		release()
 		if env.d.has("viborm:user:findMany:a") {
 			t.Fatal("a load fenced by an invalidation refused by the breaker stored its result")
 		}

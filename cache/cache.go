@@ -1173,6 +1173,28 @@ func loadShared[T any](ctx context.Context, c *Cache, full string, rp resolved, 
 	return v, nil
 }
 
+// failCall ends a load of cl that did not produce a value: its waiters
+// take the error or panic in cl, and a panic that no one waits for is
+// logged. A leased call (ready set) also closes cl.ready.
+func (c *Cache) failCall(ctx context.Context, cl *call, ready bool) {
+	f := cl.fill
+	c.mu.Lock()
+	if c.calls[f.key] == cl {
+		delete(c.calls, f.key)
+	}
+	delete(c.fills, f)
+	cl.failed = true
+	orphan := cl.waiters == 0
+	c.mu.Unlock()
+	if ready {
+		close(cl.ready)
+	}
+	close(cl.done)
+	if orphan && cl.pan != nil {
+		c.logPanic(ctx, "viborm cache: a loader panicked and no caller was left waiting for it", cl.pan)
+	}
+}
+
 func runShared[T any](ctx context.Context, c *Cache, cl *call, rp resolved, load func(context.Context) (T, error)) {
 	f := cl.fill
 	// retire takes the call out of the table once its write has ended, and
@@ -1189,22 +1211,7 @@ func runShared[T any](ctx context.Context, c *Cache, cl *call, rp resolved, load
 		}
 		c.mu.Unlock()
 	}
-	// fail ends a load that did not produce a value: its waiters take the
-	// error or panic, and a panic that no one waits for is logged.
-	fail := func() {
-		c.mu.Lock()
-		if c.calls[f.key] == cl {
-			delete(c.calls, f.key)
-		}
-		delete(c.fills, f)
-		cl.failed = true
-		orphan := cl.waiters == 0
-		c.mu.Unlock()
-		close(cl.done)
-		if orphan && cl.pan != nil {
-			c.logPanic(ctx, "viborm cache: a loader panicked and no caller was left waiting for it", cl.pan)
-		}
-	}
+	fail := func() { c.failCall(ctx, cl, false) }
 	returned := false
 	defer func() {
 		if !returned { // load called runtime.Goexit
@@ -1280,21 +1287,7 @@ func runLeased[T any](ctx context.Context, c *Cache, cl *call, rp resolved, load
 		close(cl.ready)
 		close(cl.done)
 	}
-	fail := func() {
-		c.mu.Lock()
-		if c.calls[f.key] == cl {
-			delete(c.calls, f.key)
-		}
-		delete(c.fills, f)
-		cl.failed = true
-		orphan := cl.waiters == 0
-		c.mu.Unlock()
-		close(cl.ready)
-		close(cl.done)
-		if orphan && cl.pan != nil {
-			c.logPanic(ctx, "viborm cache: a loader panicked and no caller was left waiting for it", cl.pan)
-		}
-	}
+	fail := func() { c.failCall(ctx, cl, true) }
 	returned := false
 	defer func() {
 		if !returned { // load called runtime.Goexit

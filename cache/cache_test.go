@@ -327,23 +327,11 @@ func TestInvalidationDuringLoadPreventsStore(t *testing.T) {
 				d := newMapDriver(nil)
 				c, _ := cache.New(d, &cache.Options{Logger: quietLogger()})
 				defer c.Close()
-				gate := make(chan struct{})
-				var got string
-				var wg sync.WaitGroup
-				wg.Go(func() {
-					got = mustLoad(t, c, "user:findMany:a", cache.Policy{}, func(context.Context) (string, error) {
-						<-gate
-						return "pre-write rows", nil
-					})
-				})
-				synctest.Wait()
+				release := gatedLoad(t, c, "user:findMany:a", cache.Policy{})
 				if err := tc.invalidate(context.Background(), c); err != nil {
 					t.Fatal(err)
 				}
-				close(gate)
-				wg.Wait()
-				synctest.Wait()
-				if got != "pre-write rows" {
+				if got := release(); got != "pre-write rows" {
 					t.Fatalf("caller got %q", got)
 				}
 				if d.has("viborm:user:findMany:a") {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"log/slog"
 	"slices"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
@@ -194,15 +193,7 @@ func TestFillThatBeganBeforeAnInvalidationOfItsDepNeverLands(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				d := newDepDriver(nil)
 				c := processes(t, d, 1, nil)[0]
-				gate := make(chan struct{})
-				var wg sync.WaitGroup
-				wg.Go(func() {
-					mustLoad(t, c, "user:findMany:a", withPosts, func(context.Context) (string, error) {
-						<-gate
-						return "pre-write rows", nil
-					})
-				})
-				synctest.Wait()
+				release := gatedLoad(t, c, "user:findMany:a", withPosts)
 				if err := tc.invalidate(context.Background(), c); err != nil {
 					t.Fatal(err)
 				}
@@ -217,12 +208,10 @@ func TestFillThatBeganBeforeAnInvalidationOfItsDepNeverLands(t *testing.T) {
 						t.Fatalf("a read after the invalidation got %q from the load that began before it", v)
 					}
 				default:
-					close(gate)
+					release()
 					t.Fatal("a read after the invalidation joined the load that began before it")
 				}
-				close(gate)
-				wg.Wait()
-				synctest.Wait()
+				release()
 				e, ok, err := c.Get(context.Background(), "user:findMany:a")
 				if err != nil || !ok || e.Value != "fresh" {
 					t.Fatalf("stored %v, %v, %v; want the fresh value, not the fill that began before the invalidation", e.Value, ok, err)
@@ -241,21 +230,11 @@ func TestFillBeforeOtherProcessDepInvalidationNeverLands(t *testing.T) {
 				d := newLeaseDepDriver(nil)
 				ps := processes(t, d, 2, nil)
 				a, b := ps[0], ps[1]
-				gate := make(chan struct{})
-				var wg sync.WaitGroup
-				wg.Go(func() {
-					mustLoad(t, b, "user:findMany:a", withPosts, func(context.Context) (string, error) {
-						<-gate
-						return "pre-write rows", nil
-					})
-				})
-				synctest.Wait()
+				release := gatedLoad(t, b, "user:findMany:a", withPosts)
 				if err := tc.invalidate(context.Background(), a); err != nil {
 					t.Fatal(err)
 				}
-				close(gate)
-				wg.Wait()
-				synctest.Wait()
+				release()
 				if d.has("viborm:user:findMany:a") {
 					t.Fatal("a fill that began in another process before the invalidation of its dependency landed after it")
 				}
@@ -360,23 +339,13 @@ func TestClearDepsFailureIsReturned(t *testing.T) {
 		d := newDepDriver(nil)
 		d.clearErr = errors.New("index down")
 		c := processes(t, d, 1, nil)[0]
-		gate := make(chan struct{})
-		var wg sync.WaitGroup
-		wg.Go(func() {
-			mustLoad(t, c, "user:findMany:a", withPosts, func(context.Context) (string, error) {
-				<-gate
-				return "pre-write rows", nil
-			})
-		})
-		synctest.Wait()
+		release := gatedLoad(t, c, "user:findMany:a", withPosts)
 		err := c.InvalidateModel(context.Background(), "post")
 		var de *cache.DriverError
 		if !errors.As(err, &de) || de.Op != "cleardeps" || !errors.Is(err, d.clearErr) {
 			t.Fatalf("InvalidateModel = %v, want a DriverError of cleardeps wrapping the driver's error", err)
 		}
-		close(gate)
-		wg.Wait()
-		synctest.Wait()
+		release()
 		if d.has("viborm:user:findMany:a") {
 			t.Fatal("a fill landed after a failed invalidation of its dependency")
 		}

@@ -80,15 +80,7 @@ func TestInvalidationBoundedWhenClearHangs(t *testing.T) {
 				}
 				defer c.Close()
 				defer close(hang) // the driver answers only when the test ends, before Close
-				gate := make(chan struct{})
-				var wg sync.WaitGroup
-				wg.Go(func() {
-					mustLoad(t, c, "user:findMany:a", cache.Policy{}, func(context.Context) (string, error) {
-						<-gate
-						return "pre-write rows", nil
-					})
-				})
-				synctest.Wait()
+				release := gatedLoad(t, c, "user:findMany:a", cache.Policy{})
 				start := time.Now()
 				err = tc.validate(context.Background(), c)
 				if took := time.Since(start); took != tc.want {
@@ -101,9 +93,7 @@ func TestInvalidationBoundedWhenClearHangs(t *testing.T) {
 				if !errors.As(err, &de) || de.Op != "clear" {
 					t.Fatalf("got %#v, want a *DriverError of op clear", err)
 				}
-				close(gate)
-				wg.Wait()
-				synctest.Wait()
+				release()
 				if d.has("viborm:user:findMany:a") {
 					t.Fatal("a load that started before a timed-out invalidation stored its result after it")
 				}

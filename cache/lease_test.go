@@ -140,21 +140,11 @@ func TestFillBeforeOtherProcessInvalidationNeverLands(t *testing.T) {
 				d := newLeaseDriver(nil)
 				ps := processes(t, d, 2, nil)
 				a, b := ps[0], ps[1]
-				gate := make(chan struct{})
-				var wg sync.WaitGroup
-				wg.Go(func() {
-					mustLoad(t, b, "user:findMany:a", cache.Policy{}, func(context.Context) (string, error) {
-						<-gate
-						return "pre-write rows", nil
-					})
-				})
-				synctest.Wait()
+				release := gatedLoad(t, b, "user:findMany:a", cache.Policy{})
 				if err := tc.invalidate(context.Background(), a); err != nil {
 					t.Fatal(err)
 				}
-				close(gate)
-				wg.Wait()
-				synctest.Wait()
+				release()
 				if d.has("viborm:user:findMany:a") {
 					t.Fatal("a fill that began in another process before the invalidation landed after it")
 				}
@@ -209,21 +199,11 @@ func TestBypassBeforeOtherProcessInvalidationNeverLands(t *testing.T) {
 		d := newLeaseDriver(nil)
 		ps := processes(t, d, 2, nil)
 		a, b := ps[0], ps[1]
-		gate := make(chan struct{})
-		var wg sync.WaitGroup
-		wg.Go(func() {
-			mustLoad(t, b, "user:findMany:a", cache.Policy{Bypass: true}, func(context.Context) (string, error) {
-				<-gate
-				return "pre-write rows", nil
-			})
-		})
-		synctest.Wait()
+		release := gatedLoad(t, b, "user:findMany:a", cache.Policy{Bypass: true})
 		if err := a.InvalidateModel(context.Background(), "user"); err != nil {
 			t.Fatal(err)
 		}
-		close(gate)
-		wg.Wait()
-		synctest.Wait()
+		release()
 		if d.has("viborm:user:findMany:a") {
 			t.Fatal("a bypass fill that began before another process's invalidation landed after it")
 		}

@@ -162,18 +162,8 @@ func (d *Driver) evictRecordLocked(now int64) {
 
 // sweepLocked forgets the expired records among a sample.
 func (x *depIndex) sweepLocked(now int64) {
-	var expired [sweepSamples]string
-	n, seen := 0, 0
-	for k, r := range x.recs {
-		if now >= r.expires {
-			expired[n] = k
-			n++
-		}
-		if seen++; seen >= sweepSamples {
-			break
-		}
-	}
-	for _, k := range expired[:n] {
+	var buf [sweepSamples]string
+	for _, k := range expiredSample(&buf, x.recs, now, func(r *depRec) int64 { return r.expires }) {
 		x.forgetLocked(k, x.recs[k])
 	}
 }

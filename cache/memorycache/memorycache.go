@@ -367,20 +367,27 @@ func (s *shard) evictOneLocked(now int64) bool {
 
 // sweepLocked removes the expired entries among a sample of the shard.
 func (s *shard) sweepLocked(now int64) {
-	var expired [sweepSamples]string
+	var buf [sweepSamples]string
+	for _, k := range expiredSample(&buf, s.items, now, func(it *item) int64 { return it.expires }) {
+		s.removeLocked(k, s.items[k])
+	}
+}
+
+// expiredSample returns, in buf, the keys of m whose expiry (exp) is at or
+// before now, among the first sweepSamples that ranging over m yields (Go
+// randomizes where iteration starts).
+func expiredSample[V any](buf *[sweepSamples]string, m map[string]V, now int64, exp func(V) int64) []string {
 	n, seen := 0, 0
-	for k, it := range s.items {
-		if now >= it.expires {
-			expired[n] = k
+	for k, v := range m {
+		if now >= exp(v) {
+			buf[n] = k
 			n++
 		}
 		if seen++; seen >= sweepSamples {
 			break
 		}
 	}
-	for _, k := range expired[:n] {
-		s.removeLocked(k, s.items[k])
-	}
+	return buf[:n]
 }
 
 // Delete removes keys. Missing keys are ignored; an empty keys is a no-op.
@@ -388,14 +395,7 @@ func (d *Driver) Delete(ctx context.Context, keys []string) error {
 	if err := d.check(ctx); err != nil {
 		return err
 	}
-	for _, k := range keys {
-		s := d.shard(k)
-		s.mu.Lock()
-		if it, ok := s.items[k]; ok {
-			s.removeLocked(k, it)
-		}
-		s.mu.Unlock()
-	}
+	d.deleteKeys(keys)
 	return nil
 }
 

@@ -3,7 +3,6 @@ package rediscache
 import (
 	"context"
 	"errors"
-	"strconv"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -35,52 +34,13 @@ var errEmptyTag = errors.New("rediscache: empty dependency tag")
 // is harmless, an entry without its record is not cleared by ClearDeps.
 // The index is kept whatever [Options.NoIndex] says.
 func (d *Driver) IndexDeps(ctx context.Context, key string, deps []string, ttl time.Duration) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	if len(deps) == 0 {
-		return nil
-	}
-	for _, t := range deps {
-		if t == "" {
-			return errEmptyTag
-		}
-	}
-	keys, sl := d.layout.DepKeys(key, deps)
-	if d.cluster != nil {
-		after, err := redisindex.Register(ctx, func(ctx context.Context) error { return d.registerDeps(ctx, deps, sl, ttl) })
-		if err != nil {
-			return err
-		}
-		defer after()
-	}
-	return indexDepsScript.Run(ctx, d.client, keys, key, millis(ttl)).Err()
-}
-
-// registerDeps records, before a key is indexed on a cluster, that slot sl
-// may hold a dependency set of each tag, for at least ttl plus
-// redisindex.RegistryGrace.
-func (d *Driver) registerDeps(ctx context.Context, tags []string, sl int, ttl time.Duration) error {
-	life := redisindex.RegistryLife(ttl).Milliseconds()
-	s := strconv.Itoa(sl)
-	cmds, err := d.client.Pipelined(ctx, func(p redis.Pipeliner) error {
-		for _, t := range tags {
-			k := d.layout.DepRegistryKey(t)
-			p.SAdd(ctx, k, s)
-			p.Do(ctx, "PEXPIRE", k, life, "NX")
-			p.Do(ctx, "PEXPIRE", k, life, "GT")
-		}
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	for _, c := range cmds {
-		if err := c.Err(); err != nil && err != redis.Nil {
-			return err
-		}
-	}
-	return nil
+	return d.layout.IndexDeps(ctx, key, deps, errEmptyTag,
+		func(ctx context.Context, tags []string, sl int) error {
+			return d.registerIn(ctx, tags, d.layout.DepRegistryKey, sl, ttl)
+		},
+		func(ctx context.Context, keys []string) error {
+			return indexDepsScript.Run(ctx, d.client, keys, key, millis(ttl)).Err()
+		})
 }
 
 // ClearDeps deletes every key recorded under any of tags, with its lease
@@ -103,56 +63,34 @@ func (d *Driver) ClearDepsKeys(ctx context.Context, tags []string) ([]string, er
 }
 
 func (d *Driver) clearDeps(ctx context.Context, tags []string, collect bool) ([]string, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	for _, t := range tags {
-		if t == "" {
-			return nil, errEmptyTag
-		}
-	}
-	keys, err := d.depSets(ctx, tags)
-	if err != nil {
-		return nil, err
-	}
-	var removed []string
-	for len(keys) > 0 {
-		var more []string
-		more, removed, err = d.clearDepSets(ctx, keys, collect, removed)
-		if err != nil {
-			return nil, err
-		}
-		keys = more
-	}
-	return redisindex.Dedup(removed), nil
+	return d.layout.ClearDeps(ctx, tags, errEmptyTag, d.registered,
+		func(ctx context.Context, sets, removed []string) ([]string, []string, error) {
+			return d.clearDepSets(ctx, sets, collect, removed)
+		})
 }
 
-// depSets returns the dependency sets of tags: one per tag on a single
-// node, one per registered slot on a cluster.
-func (d *Driver) depSets(ctx context.Context, tags []string) ([]string, error) {
-	if d.cluster == nil {
-		keys, _ := d.layout.DepKeys("", tags)
-		return keys, nil
-	}
-	cmds := make([]*redis.StringSliceCmd, len(tags))
+// registered returns the members of each of the registry keys regs, in
+// one pipeline.
+func (d *Driver) registered(ctx context.Context, regs []string) ([][]string, error) {
+	cmds := make([]*redis.StringSliceCmd, len(regs))
 	_, err := d.client.Pipelined(ctx, func(p redis.Pipeliner) error {
-		for i, t := range tags {
-			cmds[i] = p.SMembers(ctx, d.layout.DepRegistryKey(t))
+		for i, k := range regs {
+			cmds[i] = p.SMembers(ctx, k)
 		}
 		return nil
 	})
 	if err != nil && err != redis.Nil {
 		return nil, err
 	}
-	var keys []string
+	out := make([][]string, len(cmds))
 	for i, c := range cmds {
 		members, err := c.Result()
 		if err != nil && err != redis.Nil {
 			return nil, err
 		}
-		keys = append(keys, d.layout.SlotDepKeys(tags[i], members)...)
+		out[i] = members
 	}
-	return keys, nil
+	return out, nil
 }
 
 // clearDepSets runs the clear script once on each of keys, in one pipeline
@@ -161,52 +99,32 @@ func (d *Driver) depSets(ctx context.Context, tags []string) ([]string, error) {
 // the keys removed when collect is set.
 func (d *Driver) clearDepSets(ctx context.Context, keys []string, collect bool, removed []string) (more, _ []string, _ error) {
 	batch := redisindex.ClearBatch
-	run := func(keys []string, sha bool) (missing []string, err error) {
-		cmds := make([]*redis.Cmd, len(keys))
-		_, _ = d.client.Pipelined(ctx, func(p redis.Pipeliner) error {
-			for i, k := range keys {
-				args := []any{batch, d.layout.DepLeasePrefix(k)}
-				if sha {
-					cmds[i] = clearDepsScript.EvalSha(ctx, p, []string{k}, args...)
-				} else {
-					cmds[i] = clearDepsScript.Eval(ctx, p, []string{k}, args...)
+	err := d.evalEach(ctx, clearDepsScript, keys, func(k string) []any {
+		return []any{batch, d.layout.DepLeasePrefix(k)}
+	}, func(k string, c *redis.Cmd) error {
+		res, err := c.Slice()
+		if err != nil {
+			return err
+		}
+		if len(res) == 0 {
+			return errDepsReply
+		}
+		n, ok := res[0].(int64)
+		if !ok {
+			return errDepsReply
+		}
+		if n > 0 {
+			more = append(more, k)
+		}
+		if collect {
+			for _, m := range res[1:] {
+				if s, ok := m.(string); ok {
+					removed = append(removed, s)
 				}
-			}
-			return nil
-		})
-		for i, c := range cmds {
-			res, err := c.Slice()
-			switch {
-			case err == nil:
-				if len(res) == 0 {
-					return nil, errDepsReply
-				}
-				n, ok := res[0].(int64)
-				if !ok {
-					return nil, errDepsReply
-				}
-				if n > 0 {
-					more = append(more, keys[i])
-				}
-				if collect {
-					for _, m := range res[1:] {
-						if s, ok := m.(string); ok {
-							removed = append(removed, s)
-						}
-					}
-				}
-			case sha && redis.HasErrorPrefix(err, "NOSCRIPT"):
-				missing = append(missing, keys[i])
-			default:
-				return nil, err
 			}
 		}
-		return missing, nil
-	}
-	missing, err := run(keys, true)
-	if err == nil && len(missing) > 0 {
-		_, err = run(missing, false)
-	}
+		return nil
+	})
 	return more, removed, err
 }
 

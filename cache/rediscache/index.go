@@ -65,14 +65,21 @@ func (d *Driver) setIndexed(ctx context.Context, key string, ttl time.Duration, 
 // Entries are never removed (only extended), so a Clear that starts after the
 // key exists always finds its slot.
 func (d *Driver) register(ctx context.Context, prefixes []string, sl int, ttl time.Duration) error {
-	life := redisindex.RegistryLife(ttl)
+	return d.registerIn(ctx, prefixes, d.registryKey, sl, ttl)
+}
+
+// registerIn adds slot sl to the registry reg(n) of each of names, in one
+// pipeline, and extends each registry to live at least ttl plus
+// redisindex.RegistryGrace (and never shortens it).
+func (d *Driver) registerIn(ctx context.Context, names []string, reg func(string) string, sl int, ttl time.Duration) error {
+	life := redisindex.RegistryLife(ttl).Milliseconds()
 	s := strconv.Itoa(sl)
 	cmds, err := d.client.Pipelined(ctx, func(p redis.Pipeliner) error {
-		for _, pre := range prefixes {
-			k := d.registryKey(pre)
+		for _, n := range names {
+			k := reg(n)
 			p.SAdd(ctx, k, s)
-			p.Do(ctx, "PEXPIRE", k, life.Milliseconds(), "NX")
-			p.Do(ctx, "PEXPIRE", k, life.Milliseconds(), "GT")
+			p.Do(ctx, "PEXPIRE", k, life, "NX")
+			p.Do(ctx, "PEXPIRE", k, life, "GT")
 		}
 		return nil
 	})
@@ -126,40 +133,52 @@ func (d *Driver) clearIndexed(ctx context.Context, prefix string) error {
 // returns each integer reply by key.
 func (d *Driver) runEach(ctx context.Context, script *redis.Script, keys []string, args ...any) (map[string]int64, error) {
 	out := make(map[string]int64, len(keys))
+	err := d.evalEach(ctx, script, keys, func(string) []any { return args }, func(k string, c *redis.Cmd) error {
+		n, err := c.Int64()
+		if err != nil {
+			return err
+		}
+		out[k] = n
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// evalEach runs script once per key k (its only KEYS entry, with the
+// arguments args(k)) in one pipeline (EVALSHA, then EVAL for the nodes that
+// do not have the script cached), and hands each reply to reply, in the
+// order of keys within each round, stopping at its first error.
+func (d *Driver) evalEach(ctx context.Context, script *redis.Script, keys []string, args func(k string) []any, reply func(k string, c *redis.Cmd) error) error {
 	run := func(keys []string, sha bool) ([]string, error) {
 		cmds := make([]*redis.Cmd, len(keys))
 		_, _ = d.client.Pipelined(ctx, func(p redis.Pipeliner) error {
 			for i, k := range keys {
 				if sha {
-					cmds[i] = script.EvalSha(ctx, p, []string{k}, args...)
+					cmds[i] = script.EvalSha(ctx, p, []string{k}, args(k)...)
 				} else {
-					cmds[i] = script.Eval(ctx, p, []string{k}, args...)
+					cmds[i] = script.Eval(ctx, p, []string{k}, args(k)...)
 				}
 			}
 			return nil
 		})
 		var missing []string
 		for i, c := range cmds {
-			n, err := c.Int64()
-			switch {
-			case err == nil:
-				out[keys[i]] = n
-			case sha && redis.HasErrorPrefix(err, "NOSCRIPT"):
+			if sha && c.Err() != nil && redis.HasErrorPrefix(c.Err(), "NOSCRIPT") {
 				missing = append(missing, keys[i])
-			default:
+				continue
+			}
+			if err := reply(keys[i], c); err != nil {
 				return nil, err
 			}
 		}
 		return missing, nil
 	}
 	missing, err := run(keys, true)
-	if err != nil {
-		return nil, err
+	if err == nil && len(missing) > 0 {
+		_, err = run(missing, false)
 	}
-	if len(missing) > 0 {
-		if _, err := run(missing, false); err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
+	return err
 }

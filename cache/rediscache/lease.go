@@ -24,60 +24,28 @@ var (
 // listed in the prefix indexes like an entry; see the package documentation,
 // "Leases". Bytes at key that are not an entry are reported as a miss.
 func (d *Driver) Lease(ctx context.Context, key string, leaseTTL time.Duration) (string, cache.Entry, bool, error) {
-	if err := ctx.Err(); err != nil {
-		return "", cache.Entry{}, false, err
-	}
-	keys, prefixes, sl := d.layout.LeaseKeys(key)
-	if d.cluster != nil && len(prefixes) > 0 {
-		after, err := redisindex.Register(ctx, func(ctx context.Context) error { return d.register(ctx, prefixes, sl, leaseTTL) })
+	return d.layout.Lease(ctx, key, leaseTTL, d.register, func(ctx context.Context, keys []string, tok string) (bool, []byte, bool, error) {
+		res, err := leaseScript.Run(ctx, d.client, keys, tok, millis(leaseTTL)).Slice()
 		if err != nil {
-			return "", cache.Entry{}, false, err
+			return false, nil, false, err
 		}
-		defer after()
-	}
-	tok := redisindex.NewToken()
-	res, err := leaseScript.Run(ctx, d.client, keys, tok, millis(leaseTTL)).Slice()
-	if err != nil {
-		return "", cache.Entry{}, false, err
-	}
-	if len(res) != 2 {
-		return "", cache.Entry{}, false, errLeaseReply
-	}
-	if n, _ := res[0].(int64); n != 1 {
-		tok = ""
-	}
-	s, ok := res[1].(string)
-	if !ok {
-		return tok, cache.Entry{}, false, nil
-	}
-	e, err := cache.UnmarshalEntry([]byte(s))
-	if err != nil {
-		return tok, cache.Entry{}, false, nil
-	}
-	return tok, e, true, nil
+		if len(res) != 2 {
+			return false, nil, false, errLeaseReply
+		}
+		n, _ := res[0].(int64)
+		s, found := res[1].(string)
+		return n == 1, []byte(s), found, nil
+	})
 }
 
 // SetLeased stores e under key for storageTTL, with its index entries, if
 // and only if token still holds key's lease, and ends the lease; it reports
 // whether it stored (see [cache.Leaser]).
 func (d *Driver) SetLeased(ctx context.Context, key, token string, storageTTL time.Duration, e cache.Entry) (bool, error) {
-	if err := ctx.Err(); err != nil {
-		return false, err
-	}
-	data, err := cache.MarshalEntry(e, d.codec)
-	if err != nil {
-		return false, err
-	}
-	keys, prefixes, sl := d.layout.LeaseKeys(key)
-	if d.cluster != nil && len(prefixes) > 0 {
-		after, err := redisindex.Register(ctx, func(ctx context.Context) error { return d.register(ctx, prefixes, sl, storageTTL) })
-		if err != nil {
-			return false, err
-		}
-		defer after()
-	}
-	n, err := setLeasedScript.Run(ctx, d.client, keys, data, millis(storageTTL), token).Int64()
-	return n == 1, err
+	return d.layout.SetLeased(ctx, key, storageTTL, e, d.codec, d.register, func(ctx context.Context, keys []string, data []byte) (bool, error) {
+		n, err := setLeasedScript.Run(ctx, d.client, keys, data, millis(storageTTL), token).Int64()
+		return n == 1, err
+	})
 }
 
 // Release ends key's lease if token still holds it.

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -182,24 +181,6 @@ func clusterAddrs(t testing.TB) []string {
 	return testCluster.addrs
 }
 
-// clusterPort returns a free port whose cluster bus port (+10000) is free too.
-func clusterPort(t testing.TB) int {
-	for range 100 {
-		p := testenv.FreePort(t)
-		if p+10000 > 65535 {
-			continue
-		}
-		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p+10000))
-		if err != nil {
-			continue
-		}
-		l.Close()
-		return p
-	}
-	t.Fatal("no free port pair for a cluster node")
-	return 0
-}
-
 func startCluster(t testing.TB, server, cli string) ([]string, error) {
 	dir, err := os.MkdirTemp("", "rediscache-cluster-")
 	if err != nil {
@@ -208,7 +189,7 @@ func startCluster(t testing.TB, server, cli string) ([]string, error) {
 	testCluster.dir = dir
 	var addrs []string
 	for range 3 {
-		p := strconv.Itoa(clusterPort(t))
+		p := strconv.Itoa(testenv.ClusterPort(t))
 		cmd := exec.Command(server, "--port", p, "--cluster-enabled", "yes",
 			"--cluster-config-file", filepath.Join(dir, "nodes-"+p+".conf"),
 			"--cluster-node-timeout", "5000", "--save", "", "--appendonly", "no",

@@ -35,42 +35,13 @@ var errEmptyTag = errors.New("rueidiscache: empty dependency tag")
 // the tags in key's hash slot, after registering the slot with each tag.
 // The index is kept whatever [Options.NoIndex] says.
 func (d *Driver) IndexDeps(ctx context.Context, key string, deps []string, ttl time.Duration) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	if len(deps) == 0 {
-		return nil
-	}
-	for _, t := range deps {
-		if t == "" {
-			return errEmptyTag
-		}
-	}
-	keys, sl := d.layout.DepKeys(key, deps)
-	if d.layout.Cluster {
-		after, err := redisindex.Register(ctx, func(ctx context.Context) error { return d.registerDeps(ctx, deps, sl, ttl) })
-		if err != nil {
-			return err
-		}
-		defer after()
-	}
-	return indexDepsScript.Exec(ctx, d.client, keys, []string{key, strconv.FormatInt(millis(ttl), 10)}).Error()
-}
-
-// registerDeps records, before a key is indexed on a cluster, that slot sl
-// may hold a dependency set of each tag, in one pipeline.
-func (d *Driver) registerDeps(ctx context.Context, tags []string, sl int, ttl time.Duration) error {
-	life := redisindex.RegistryLife(ttl).Milliseconds()
-	s := strconv.Itoa(sl)
-	cmds := make(rueidis.Commands, 0, 3*len(tags))
-	for _, t := range tags {
-		k := d.layout.DepRegistryKey(t)
-		cmds = append(cmds,
-			d.client.B().Sadd().Key(k).Member(s).Build(),
-			d.client.B().Pexpire().Key(k).Milliseconds(life).Nx().Build(),
-			d.client.B().Pexpire().Key(k).Milliseconds(life).Gt().Build())
-	}
-	return firstError(d.client.DoMulti(ctx, cmds...))
+	return d.layout.IndexDeps(ctx, key, deps, errEmptyTag,
+		func(ctx context.Context, tags []string, sl int) error {
+			return d.registerIn(ctx, tags, d.layout.DepRegistryKey, sl, ttl)
+		},
+		func(ctx context.Context, keys []string) error {
+			return indexDepsScript.Exec(ctx, d.client, keys, []string{key, strconv.FormatInt(millis(ttl), 10)}).Error()
+		})
 }
 
 // ClearDeps deletes every key recorded under any of tags, with its lease
@@ -93,96 +64,61 @@ func (d *Driver) ClearDepsKeys(ctx context.Context, tags []string) ([]string, er
 }
 
 func (d *Driver) clearDeps(ctx context.Context, tags []string, collect bool) ([]string, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	for _, t := range tags {
-		if t == "" {
-			return nil, errEmptyTag
-		}
-	}
-	var keys []string
-	if d.layout.Cluster {
-		cmds := make(rueidis.Commands, len(tags))
-		for i, t := range tags {
-			cmds[i] = d.client.B().Smembers().Key(d.layout.DepRegistryKey(t)).Build()
-		}
-		for i, r := range d.client.DoMulti(ctx, cmds...) {
-			members, err := r.AsStrSlice()
-			if err != nil && !rueidis.IsRedisNil(err) {
-				return nil, err
-			}
-			keys = append(keys, d.layout.SlotDepKeys(tags[i], members)...)
-		}
-	} else {
-		keys, _ = d.layout.DepKeys("", tags)
-	}
 	batch := strconv.Itoa(redisindex.ClearBatch)
-	var removed []string
-	for len(keys) > 0 {
-		var more []string
-		for i, r := range d.runDeps(ctx, keys, batch) {
-			res, err := r.ToArray()
-			if err != nil {
-				return nil, err
-			}
-			if len(res) == 0 {
-				return nil, errDepsReply
-			}
-			n, err := res[0].AsInt64()
-			if err != nil {
-				return nil, errDepsReply
-			}
-			if n > 0 {
-				more = append(more, keys[i])
-			}
-			if collect {
-				for _, m := range res[1:] {
-					if s, err := m.ToString(); err == nil {
-						removed = append(removed, s)
+	return d.layout.ClearDeps(ctx, tags, errEmptyTag, d.registered,
+		func(ctx context.Context, keys, removed []string) (more, _ []string, _ error) {
+			for i, r := range d.runDeps(ctx, keys, batch) {
+				res, err := r.ToArray()
+				if err != nil {
+					return nil, nil, err
+				}
+				if len(res) == 0 {
+					return nil, nil, errDepsReply
+				}
+				n, err := res[0].AsInt64()
+				if err != nil {
+					return nil, nil, errDepsReply
+				}
+				if n > 0 {
+					more = append(more, keys[i])
+				}
+				if collect {
+					for _, m := range res[1:] {
+						if s, err := m.ToString(); err == nil {
+							removed = append(removed, s)
+						}
 					}
 				}
 			}
-		}
-		keys = more
+			return more, removed, nil
+		})
+}
+
+// registered returns the members of each of the registry keys regs, in
+// one pipeline.
+func (d *Driver) registered(ctx context.Context, regs []string) ([][]string, error) {
+	cmds := make(rueidis.Commands, len(regs))
+	for i, k := range regs {
+		cmds[i] = d.client.B().Smembers().Key(k).Build()
 	}
-	return redisindex.Dedup(removed), nil
+	out := make([][]string, len(regs))
+	for i, r := range d.client.DoMulti(ctx, cmds...) {
+		members, err := r.AsStrSlice()
+		if err != nil && !rueidis.IsRedisNil(err) {
+			return nil, err
+		}
+		out[i] = members
+	}
+	return out, nil
 }
 
 // errDepsReply reports a clear script reply of an unexpected shape.
 var errDepsReply = errors.New("rueidiscache: unexpected reply of the dependency clear script")
 
-// runDeps runs the clear script once on each of keys, in one pipeline
-// (which the client splits by node), and again with EVAL for the keys whose
-// node does not have the script cached. It returns one result per key.
+// runDeps runs the clear script once on each of keys (see runEach), and
+// returns one result per key.
 func (d *Driver) runDeps(ctx context.Context, keys []string, batch string) []rueidis.RedisResult {
-	build := func(k string, sha bool) rueidis.Completed {
-		lp := d.layout.DepLeasePrefix(k)
-		if sha {
-			return d.client.B().Evalsha().Sha1(clearDepsScriptSHA).Numkeys(1).Key(k).Arg(batch, lp).Build()
-		}
-		return d.client.B().Eval().Script(redisindex.ClearDepsScript).Numkeys(1).Key(k).Arg(batch, lp).Build()
-	}
-	cmds := make(rueidis.Commands, len(keys))
-	for i, k := range keys {
-		cmds[i] = build(k, true)
-	}
-	out := d.client.DoMulti(ctx, cmds...)
-	var retry []int
-	for i, r := range out {
-		if err, ok := rueidis.IsRedisErr(r.Error()); ok && err.IsNoScript() {
-			retry = append(retry, i)
-		}
-	}
-	if len(retry) == 0 {
-		return out
-	}
-	cmds = cmds[:0]
-	for _, i := range retry {
-		cmds = append(cmds, build(keys[i], false))
-	}
-	for j, r := range d.client.DoMulti(ctx, cmds...) {
-		out[retry[j]] = r
-	}
-	return out
+	return d.runEachArgs(ctx, clearDepsScriptSHA, redisindex.ClearDepsScript, keys, func(k string) []string {
+		return []string{batch, d.layout.DepLeasePrefix(k)}
+	})
 }

@@ -28,60 +28,29 @@ var errLeaseReply = errors.New("rueidiscache: unexpected reply of the lease scri
 // listed in the prefix indexes like an entry, exactly as package rediscache
 // keeps it. Bytes at key that are not an entry are reported as a miss.
 func (d *Driver) Lease(ctx context.Context, key string, leaseTTL time.Duration) (string, cache.Entry, bool, error) {
-	if err := ctx.Err(); err != nil {
-		return "", cache.Entry{}, false, err
-	}
-	keys, prefixes, sl := d.layout.LeaseKeys(key)
-	if d.layout.Cluster && len(prefixes) > 0 {
-		after, err := redisindex.Register(ctx, func(ctx context.Context) error { return d.register(ctx, prefixes, sl, leaseTTL) })
+	return d.layout.Lease(ctx, key, leaseTTL, d.register, func(ctx context.Context, keys []string, tok string) (bool, []byte, bool, error) {
+		res, err := leaseScript.Exec(ctx, d.client, keys, []string{tok, strconv.FormatInt(millis(leaseTTL), 10)}).ToArray()
 		if err != nil {
-			return "", cache.Entry{}, false, err
+			return false, nil, false, err
 		}
-		defer after()
-	}
-	tok := redisindex.NewToken()
-	res, err := leaseScript.Exec(ctx, d.client, keys, []string{tok, strconv.FormatInt(millis(leaseTTL), 10)}).ToArray()
-	if err != nil {
-		return "", cache.Entry{}, false, err
-	}
-	if len(res) != 2 {
-		return "", cache.Entry{}, false, errLeaseReply
-	}
-	if n, err := res[0].AsInt64(); err != nil || n != 1 {
-		tok = ""
-	}
-	b, err := res[1].AsBytes()
-	if err != nil {
-		return tok, cache.Entry{}, false, nil // nil: a miss
-	}
-	e, err := cache.UnmarshalEntry(b)
-	if err != nil {
-		return tok, cache.Entry{}, false, nil
-	}
-	return tok, e, true, nil
+		if len(res) != 2 {
+			return false, nil, false, errLeaseReply
+		}
+		n, err := res[0].AsInt64()
+		won := err == nil && n == 1
+		b, err := res[1].AsBytes() // an error for nil: a miss
+		return won, b, err == nil, nil
+	})
 }
 
 // SetLeased stores e under key for storageTTL, with its index entries, if
 // and only if token still holds key's lease, and ends the lease; it reports
 // whether it stored (see [cache.Leaser]).
 func (d *Driver) SetLeased(ctx context.Context, key, token string, storageTTL time.Duration, e cache.Entry) (bool, error) {
-	if err := ctx.Err(); err != nil {
-		return false, err
-	}
-	data, err := cache.MarshalEntry(e, d.codec)
-	if err != nil {
-		return false, err
-	}
-	keys, prefixes, sl := d.layout.LeaseKeys(key)
-	if d.layout.Cluster && len(prefixes) > 0 {
-		after, err := redisindex.Register(ctx, func(ctx context.Context) error { return d.register(ctx, prefixes, sl, storageTTL) })
-		if err != nil {
-			return false, err
-		}
-		defer after()
-	}
-	n, err := setLeasedScript.Exec(ctx, d.client, keys, []string{rueidis.BinaryString(data), strconv.FormatInt(millis(storageTTL), 10), token}).AsInt64()
-	return n == 1, err
+	return d.layout.SetLeased(ctx, key, storageTTL, e, d.codec, d.register, func(ctx context.Context, keys []string, data []byte) (bool, error) {
+		n, err := setLeasedScript.Exec(ctx, d.client, keys, []string{rueidis.BinaryString(data), strconv.FormatInt(millis(storageTTL), 10), token}).AsInt64()
+		return n == 1, err
+	})
 }
 
 // Release ends key's lease if token still holds it.

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/viborm/viborm-go/cache"
+	"github.com/viborm/viborm-go/cache/internal/redisindex/depscheck"
 )
 
 // leaseCaches returns n Caches over one rueidis driver of b, each standing
@@ -48,29 +49,7 @@ func TestFillBeforeOtherProcessInvalidationNeverLands(t *testing.T) {
 			cs := leaseCaches(t, b, 2)
 			a, p := cs[0], cs[1]
 			key := "user:findMany:a"
-			started, gate := make(chan struct{}), make(chan struct{})
-			done := make(chan string)
-			go func() {
-				v, _ := cache.Load(context.Background(), p, key, cache.Policy{}, func(context.Context) (string, error) {
-					close(started) // the lease is taken
-					<-gate
-					return "pre-write rows", nil
-				})
-				done <- v
-			}()
-			<-started
-			var err error
-			if byModel {
-				err = a.InvalidateModel(context.Background(), "user")
-			} else {
-				err = a.Invalidate(context.Background(), key)
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			close(gate)
-			<-done
-			p.Close() // waits for its background write
+			depscheck.FillAcrossInvalidation(t, a, p, key, byModel)
 			if n, err := b.inspect.Exists(context.Background(), a.FullKey(key)).Result(); err != nil || n != 0 {
 				t.Fatalf("by model %v: a fill that began before another process's invalidation landed after it (exists %d, %v)", byModel, n, err)
 			}

@@ -240,11 +240,18 @@ func (d *Driver) set(ctx context.Context, key string, ttl time.Duration, e cache
 // hold keys under each prefix (see package rediscache, "Clearing by
 // prefix"), in one pipeline.
 func (d *Driver) register(ctx context.Context, prefixes []string, sl int, ttl time.Duration) error {
+	return d.registerIn(ctx, prefixes, d.layout.RegistryKey, sl, ttl)
+}
+
+// registerIn adds slot sl to the registry reg(n) of each of names, in one
+// pipeline, and extends each registry to live at least ttl plus
+// redisindex.RegistryGrace (and never shortens it).
+func (d *Driver) registerIn(ctx context.Context, names []string, reg func(string) string, sl int, ttl time.Duration) error {
 	life := redisindex.RegistryLife(ttl).Milliseconds()
 	s := strconv.Itoa(sl)
-	cmds := make(rueidis.Commands, 0, 3*len(prefixes))
-	for _, pre := range prefixes {
-		k := d.layout.RegistryKey(pre)
+	cmds := make(rueidis.Commands, 0, 3*len(names))
+	for _, n := range names {
+		k := reg(n)
 		cmds = append(cmds,
 			d.client.B().Sadd().Key(k).Member(s).Build(),
 			d.client.B().Pexpire().Key(k).Milliseconds(life).Nx().Build(),
@@ -356,9 +363,14 @@ func (d *Driver) clearIndexed(ctx context.Context, prefix string) error {
 // with EVAL for the keys whose node does not have the script cached. It
 // returns one result per key.
 func (d *Driver) runEach(ctx context.Context, sha, src string, keys []string, args ...string) []rueidis.RedisResult {
+	return d.runEachArgs(ctx, sha, src, keys, func(string) []string { return args })
+}
+
+// runEachArgs is runEach with the arguments args(k) for key k.
+func (d *Driver) runEachArgs(ctx context.Context, sha, src string, keys []string, args func(k string) []string) []rueidis.RedisResult {
 	cmds := make(rueidis.Commands, len(keys))
 	for i, k := range keys {
-		cmds[i] = d.client.B().Evalsha().Sha1(sha).Numkeys(1).Key(k).Arg(args...).Build()
+		cmds[i] = d.client.B().Evalsha().Sha1(sha).Numkeys(1).Key(k).Arg(args(k)...).Build()
 	}
 	out := d.client.DoMulti(ctx, cmds...)
 	var retry []int
@@ -372,7 +384,7 @@ func (d *Driver) runEach(ctx context.Context, sha, src string, keys []string, ar
 	}
 	cmds = cmds[:0]
 	for _, i := range retry {
-		cmds = append(cmds, d.client.B().Eval().Script(src).Numkeys(1).Key(keys[i]).Arg(args...).Build())
+		cmds = append(cmds, d.client.B().Eval().Script(src).Numkeys(1).Key(keys[i]).Arg(args(keys[i])...).Build())
 	}
 	for j, r := range d.client.DoMulti(ctx, cmds...) {
 		out[retry[j]] = r

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/viborm/viborm-go/cache"
+	"github.com/viborm/viborm-go/cache/internal/redisindex/depscheck"
 )
 
 // leaseCaches returns n Caches over tiered drivers on the shared Redis, each
@@ -52,29 +53,7 @@ func TestFillBeforeOtherInstanceInvalidationNeverLands(t *testing.T) {
 		cs, ins := leaseCaches(t, 2)
 		a, p := cs[0], cs[1]
 		key := "user:findMany:a"
-		started, gate := make(chan struct{}), make(chan struct{})
-		done := make(chan string)
-		go func() {
-			v, _ := cache.Load(context.Background(), p, key, cache.Policy{}, func(context.Context) (string, error) {
-				close(started) // the lease is taken
-				<-gate
-				return "pre-write rows", nil
-			})
-			done <- v
-		}()
-		<-started
-		var err error
-		if byModel {
-			err = a.InvalidateModel(context.Background(), "user")
-		} else {
-			err = a.Invalidate(context.Background(), key)
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		close(gate)
-		<-done
-		p.Close() // waits for its background write
+		depscheck.FillAcrossInvalidation(t, a, p, key, byModel)
 		if n, err := sharedClient(t).Exists(context.Background(), a.FullKey(key)).Result(); err != nil || n != 0 {
 			t.Fatalf("by model %v: a fill that began before another instance's invalidation landed in Redis after it (exists %d, %v)", byModel, n, err)
 		}

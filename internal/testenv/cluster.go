@@ -44,7 +44,7 @@ func StartRedisCluster(t testing.TB, masters int) (*RedisCluster, error) {
 
 func (c *RedisCluster) start(t testing.TB, server, cli string, masters int) error {
 	for range masters {
-		p := strconv.Itoa(clusterPort(t))
+		p := strconv.Itoa(ClusterPort(t))
 		cmd := exec.Command(server, "--port", p, "--cluster-enabled", "yes",
 			"--cluster-config-file", filepath.Join(c.dir, "nodes-"+p+".conf"),
 			"--cluster-node-timeout", "5000", "--save", "", "--appendonly", "no",
@@ -105,8 +105,9 @@ func waitReply(cli, addr string, deadline time.Time, want string, command ...str
 	}
 }
 
-// clusterPort returns a free port whose cluster bus port (+10000) is free too.
-func clusterPort(t testing.TB) int {
+// ClusterPort returns a free port whose cluster bus port (+10000) is free
+// too, for a Redis Cluster node.
+func ClusterPort(t testing.TB) int {
 	t.Helper()
 	for range 100 {
 		p := FreePort(t)
