@@ -64,6 +64,23 @@
 // cache did: the failure is logged, retried in the background and reported
 // through [Config.OnInvalidateError].
 //
+// # Relations
+//
+// Declared relations are loaded with [Include] (per-parent Take and Skip,
+// nested, one batched query per level), counted with [CountRel], filtered
+// with [Some], [Every], [None], [Is] and [IsNot], and written through with
+// [Connect], [CreateNested] and [Disconnect] in one transaction:
+//
+//	users, err := Users.FindMany(ctx, cached, viborm.FindMany{
+//		Where:   viborm.Where{"posts": viborm.Some(viborm.Where{"published": true})},
+//		Include: viborm.Include{"posts": {OrderBy: []viborm.Order{viborm.Desc("title")}, Take: new(2)}},
+//	})
+//
+// A cached read depends on every model it read (its includes, counts,
+// relation filters and junction tables): invalidating any of them clears
+// it, and no other read. Hooks for tracing, metrics and query logs are set
+// in [Config.Hooks] (see [Hook] and [NewQueryLogger]).
+//
 // # Architecture
 //
 // The ORM is a pipeline: internal/schema (models), internal/query (the
