@@ -698,8 +698,10 @@ func (h handler) Subscribed() {
 func (h handler) Lost(err error) {
 	d := h.d
 	d.off()
-	d.log.LogAttrs(context.Background(), slog.LevelWarn, "viborm cache: invalidation bus lost; the in-process tier is off until it resubscribes",
-		slog.Any("err", err))
+	if !d.closed.Load() { // a subscription ended by Close is no outage
+		d.log.LogAttrs(context.Background(), slog.LevelWarn, "viborm cache: invalidation bus lost; the in-process tier is off until it resubscribes",
+			slog.Any("err", err))
+	}
 	if d.hookApplied != nil {
 		d.hookApplied(busEvent{kind: "lost", err: err})
 	}

@@ -1,0 +1,51 @@
+package tiered_test
+
+import (
+	"bytes"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/viborm/viborm-go/cache/memorycache"
+	"github.com/viborm/viborm-go/cache/tiered"
+)
+
+// lockedBuffer is a bytes.Buffer safe for the bus goroutine and the test.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// TestCloseLogsNoOutage guards against Close being reported as a lost bus:
+// the subscription that Close ends is not an outage, so nothing is logged
+// at warning level.
+func TestCloseLogsNoOutage(t *testing.T) {
+	var logs lockedBuffer
+	l2, err := memorycache.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := tiered.New(l2, newMemBus(), &tiered.Options{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Close(); err != nil { // waits for the subscription's goroutine
+		t.Fatal(err)
+	}
+	if out := logs.String(); strings.Contains(out, "level=WARN") {
+		t.Fatalf("Close logged a warning:\n%s", out)
+	}
+}
