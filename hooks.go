@@ -94,32 +94,49 @@ type QueryEvent struct {
 }
 
 // multiHook runs several hooks: Before in order, After in reverse order.
+// Each hook's After gets the context its own Before returned (so a tracer
+// ends its own span, not the next hook's): Before records them, in order,
+// in the context it hands on.
 type multiHook []Hook
 
-func (m multiHook) BeforeOperation(ctx context.Context, e *OperationEvent) context.Context {
-	for _, h := range m {
-		ctx = h.BeforeOperation(ctx, e)
+// hookCtxs is the context key under which multiHook keeps its hooks'
+// contexts between Before and After.
+type hookCtxs struct{}
+
+func (m multiHook) before(ctx context.Context, call func(Hook, context.Context) context.Context) context.Context {
+	ctxs := make([]context.Context, len(m))
+	for i, h := range m {
+		ctx = call(h, ctx)
+		ctxs[i] = ctx
 	}
-	return ctx
+	return context.WithValue(ctx, hookCtxs{}, ctxs)
+}
+
+func (m multiHook) after(ctx context.Context, call func(Hook, context.Context)) {
+	ctxs, _ := ctx.Value(hookCtxs{}).([]context.Context)
+	for i := len(m) - 1; i >= 0; i-- {
+		hctx := ctx
+		if i < len(ctxs) {
+			hctx = ctxs[i]
+		}
+		call(m[i], hctx)
+	}
+}
+
+func (m multiHook) BeforeOperation(ctx context.Context, e *OperationEvent) context.Context {
+	return m.before(ctx, func(h Hook, ctx context.Context) context.Context { return h.BeforeOperation(ctx, e) })
 }
 
 func (m multiHook) AfterOperation(ctx context.Context, e *OperationEvent) {
-	for i := len(m) - 1; i >= 0; i-- {
-		m[i].AfterOperation(ctx, e)
-	}
+	m.after(ctx, func(h Hook, ctx context.Context) { h.AfterOperation(ctx, e) })
 }
 
 func (m multiHook) BeforeQuery(ctx context.Context, e *QueryEvent) context.Context {
-	for _, h := range m {
-		ctx = h.BeforeQuery(ctx, e)
-	}
-	return ctx
+	return m.before(ctx, func(h Hook, ctx context.Context) context.Context { return h.BeforeQuery(ctx, e) })
 }
 
 func (m multiHook) AfterQuery(ctx context.Context, e *QueryEvent) {
-	for i := len(m) - 1; i >= 0; i-- {
-		m[i].AfterQuery(ctx, e)
-	}
+	m.after(ctx, func(h Hook, ctx context.Context) { h.AfterQuery(ctx, e) })
 }
 
 // joinHooks returns one Hook running hooks, or nil when there is none.
