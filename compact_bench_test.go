@@ -19,7 +19,6 @@ import (
 // cache.CompactJSON ("redis-compact": the rows' compact form), side by side
 // in one run.
 func BenchmarkTiersCompact(b *testing.B) {
-	ctx := context.Background()
 	for _, n := range []int{10, 100} {
 		for _, kind := range []string{"uncached", "redis", "redis-compact", "rawGET-json", "rawGET-compact"} {
 			b.Run(fmt.Sprintf("findMany%d/postgres/%s", n, kind), func(b *testing.B) {
@@ -52,15 +51,7 @@ func BenchmarkTiersCompact(b *testing.B) {
 					seedUsers(b, db, n)
 					r = db.WithCache(viborm.CacheOptions{TTL: time.Hour})
 				}
-				if got, err := Users.FindMany(ctx, r, args); err != nil || len(got) != n {
-					b.Fatalf("%d rows, %v", len(got), err)
-				}
-				b.ReportAllocs()
-				for b.Loop() {
-					if _, err := Users.FindMany(ctx, r, args); err != nil {
-						b.Fatal(err)
-					}
-				}
+				benchFindUsers(b, r, args, n)
 			})
 		}
 	}

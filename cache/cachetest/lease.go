@@ -36,6 +36,13 @@ func (e *env) leaser() cache.Leaser {
 	l, ok := e.d.(cache.Leaser)
 	if !ok {
 		e.skip(fmt.Sprintf("%T does not implement cache.Leaser", e.d))
+		return nil
+	}
+	// As the core does: a Leaser that does not offer its leases (a tiered
+	// driver over an L2 without them) is not checked as one.
+	if o, ok := e.d.(cache.LeaseOfferer); ok && !o.OffersLeases() {
+		e.skip(fmt.Sprintf("%T does not offer its cache.Leaser", e.d))
+		return nil
 	}
 	return l
 }

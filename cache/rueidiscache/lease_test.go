@@ -5,8 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"log/slog"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -61,22 +59,7 @@ func TestFillBeforeOtherProcessInvalidationNeverLands(t *testing.T) {
 func TestColdKeyAcrossProcessesLoadsOnce(t *testing.T) {
 	eachBackend(t, func(t *testing.T, b backend) {
 		cs := leaseCaches(t, b, 4)
-		var loads atomic.Int32
-		var wg sync.WaitGroup
-		for _, c := range cs {
-			wg.Go(func() {
-				v, err := cache.Load(context.Background(), c, "user:findUnique:cold", cache.Policy{}, func(context.Context) (string, error) {
-					loads.Add(1)
-					time.Sleep(50 * time.Millisecond) // the query
-					return "rows", nil
-				})
-				if err != nil || v != "rows" {
-					t.Errorf("Load = %q, %v", v, err)
-				}
-			})
-		}
-		wg.Wait()
-		if n := loads.Load(); n != 1 {
+		if n := depscheck.LoadsOfColdKey(t, cs, "user:findUnique:cold"); n != 1 {
 			t.Fatalf("4 processes missing one cold key ran the loader %d times, want 1", n)
 		}
 	})

@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/viborm/viborm-go/cache"
+	"github.com/viborm/viborm-go/cache/cachetest"
 	"github.com/viborm/viborm-go/cache/memorycache"
 	"github.com/viborm/viborm-go/cache/tiered"
 )
@@ -47,5 +49,22 @@ func TestCloseLogsNoOutage(t *testing.T) {
 	}
 	if out := logs.String(); strings.Contains(out, "level=WARN") {
 		t.Fatalf("Close logged a warning:\n%s", out)
+	}
+}
+
+// TestConformanceOverL2WithoutLeases runs the conformance kit on a tiered
+// driver whose L2 (the memory driver) has no leases: the kit must skip the
+// lease checks, as the core ignores leases that are not offered, rather
+// than fail them.
+func TestConformanceOverL2WithoutLeases(t *testing.T) {
+	err := cachetest.Test(t.Context(), func() (cache.Driver, error) {
+		l2, err := memorycache.New(nil)
+		if err != nil {
+			return nil, err
+		}
+		return tiered.New(l2, newMemBus(), &tiered.Options{Logger: quiet})
+	}, nil)
+	if err != nil {
+		t.Fatal(err)
 	}
 }

@@ -2,8 +2,6 @@ package tiered_test
 
 import (
 	"context"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -69,22 +67,7 @@ func TestFillBeforeOtherInstanceInvalidationNeverLands(t *testing.T) {
 // run its loader once, and each then answers it from its L1.
 func TestColdKeyAcrossInstancesLoadsOnce(t *testing.T) {
 	cs, ins := leaseCaches(t, 4)
-	var loads atomic.Int32
-	var wg sync.WaitGroup
-	for _, c := range cs {
-		wg.Go(func() {
-			v, err := cache.Load(context.Background(), c, "user:findUnique:cold", cache.Policy{}, func(context.Context) (string, error) {
-				loads.Add(1)
-				time.Sleep(50 * time.Millisecond) // the query
-				return "rows", nil
-			})
-			if err != nil || v != "rows" {
-				t.Errorf("Load = %q, %v", v, err)
-			}
-		})
-	}
-	wg.Wait()
-	if n := loads.Load(); n != 1 {
+	if n := depscheck.LoadsOfColdKey(t, cs, "user:findUnique:cold"); n != 1 {
 		t.Fatalf("4 instances missing one cold key ran the loader %d times, want 1", n)
 	}
 	for i, c := range cs {

@@ -2,7 +2,10 @@ package depscheck
 
 import (
 	"context"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/viborm/viborm-go/cache"
 )
@@ -37,4 +40,27 @@ func FillAcrossInvalidation(t *testing.T, a, p *cache.Cache, key string, byModel
 	close(gate)
 	<-done
 	p.Close() // waits for its background write
+}
+
+// LoadsOfColdKey has every cache in cs, each standing for one process, load
+// the cold key at once, with a loader that takes as long as a query, and
+// returns how many loaders ran: with leases, one.
+func LoadsOfColdKey(t *testing.T, cs []*cache.Cache, key string) int32 {
+	t.Helper()
+	var loads atomic.Int32
+	var wg sync.WaitGroup
+	for _, c := range cs {
+		wg.Go(func() {
+			v, err := cache.Load(context.Background(), c, key, cache.Policy{}, func(context.Context) (string, error) {
+				loads.Add(1)
+				time.Sleep(50 * time.Millisecond) // the query
+				return "rows", nil
+			})
+			if err != nil || v != "rows" {
+				t.Errorf("Load = %q, %v", v, err)
+			}
+		})
+	}
+	wg.Wait()
+	return loads.Load()
 }
