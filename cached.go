@@ -3,13 +3,11 @@ package viborm
 import (
 	"context"
 	"errors"
-	"slices"
 	"strings"
 	"time"
 
 	"github.com/viborm/viborm-go/cache"
-	"github.com/viborm/viborm-go/internal/query"
-	"github.com/viborm/viborm-go/internal/schema"
+	"github.com/viborm/viborm-go/internal/engine"
 )
 
 // CacheOptions are the per-read cache settings, VibORM's $withCache options.
@@ -47,105 +45,58 @@ type CacheOptions struct {
 // Cached is a read-only handle whose reads go through the cache. It
 // implements [Reader] only: model writes do not accept it.
 type Cached struct {
-	ex executor
+	c *engine.Conn
 }
 
-func (cc *Cached) readExecutor() *executor { return &cc.ex }
+func (cc *Cached) conn() *engine.Conn { return cc.c }
 
 // Err returns the configuration error of the handle, if any: an invalid
 // option ([ErrInvalidCacheOption]) or a client without a cache
 // ([ErrCacheNotConfigured]). Every read through the handle returns it too.
-func (cc *Cached) Err() error { return cc.ex.err }
+func (cc *Cached) Err() error { return cc.c.Err() }
 
 // WithCache returns a handle whose reads are cached with o. Errors in o, or a
 // client without a cache, are reported by [Cached.Err] and by every read.
 func (c *Client) WithCache(o CacheOptions) *Cached {
-	cc := &Cached{ex: executor{c: c, q: c.db}}
-	if c.cache == nil {
-		cc.ex.err = &Error{Code: CodeCacheNotConfigured, Message: "WithCache needs Config.Cache"}
-		return cc
+	if c.cfg.Cache == nil {
+		return &Cached{c.e.Cached(nil, false, &Error{Code: CodeCacheNotConfigured, Message: "WithCache needs Config.Cache"})}
 	}
 	p := &cache.Policy{TTL: o.TTL, SWR: o.SWR || o.StaleWindow > 0, StaleWindow: o.StaleWindow, Bypass: o.Bypass, Key: o.Key}
+	var err error
 	switch {
 	case o.TTL < 0:
-		cc.ex.err = &Error{Code: CodeInvalidCacheOption, Field: "TTL", Message: "must not be negative"}
+		err = &Error{Code: CodeInvalidCacheOption, Field: "TTL", Message: "must not be negative"}
 	case o.TTL > 0 && o.TTL < time.Millisecond:
-		cc.ex.err = &Error{Code: CodeInvalidCacheOption, Field: "TTL", Message: "must be at least 1ms"}
+		err = &Error{Code: CodeInvalidCacheOption, Field: "TTL", Message: "must be at least 1ms"}
 	case o.TTL != 0 && o.TTLString != "":
-		cc.ex.err = &Error{Code: CodeInvalidCacheOption, Field: "TTLString", Message: "set TTL or TTLString, not both"}
+		err = &Error{Code: CodeInvalidCacheOption, Field: "TTLString", Message: "set TTL or TTLString, not both"}
 	case o.StaleWindow < 0:
-		cc.ex.err = &Error{Code: CodeInvalidCacheOption, Field: "StaleWindow", Message: "must not be negative"}
+		err = &Error{Code: CodeInvalidCacheOption, Field: "StaleWindow", Message: "must not be negative"}
 	case o.Key != "" && strings.ContainsAny(o.Key, "*"):
-		cc.ex.err = &Error{Code: CodeInvalidCacheKey, Field: "Key", Message: "a custom key cannot contain '*'"}
+		err = &Error{Code: CodeInvalidCacheKey, Field: "Key", Message: "a custom key cannot contain '*'"}
 	case o.TTLString != "":
-		d, err := cache.ParseTTL(o.TTLString)
-		if err != nil {
-			cc.ex.err = &Error{Code: CodeInvalidCacheOption, Field: "TTLString", Message: "invalid TTL", Err: err}
+		d, perr := cache.ParseTTL(o.TTLString)
+		if perr != nil {
+			err = &Error{Code: CodeInvalidCacheOption, Field: "TTLString", Message: "invalid TTL", Err: perr}
 		}
 		p.TTL = d
 	}
-	cc.ex.pol = p
-	cc.ex.ro = o.ReadOnly
-	return cc
-}
-
-// fullKey prefixes a key or pattern with the client's prefix unless it
-// already starts with "viborm:".
-func (c *Client) fullKey(k string) string {
-	if strings.HasPrefix(k, "viborm:") {
-		return k
-	}
-	return c.prefix + ":" + k
+	return &Cached{c.e.Cached(p, o.ReadOnly, err)}
 }
 
 // Invalidate removes cached reads: exact keys ("user:findMany:<hash>") or
 // "prefix*" patterns ("user:*"). Keys without the "viborm:" prefix get the
 // client's prefix and version.
 func (c *Client) Invalidate(ctx context.Context, patterns ...string) error {
-	if c.cache == nil {
-		return &Error{Code: CodeCacheNotConfigured, Message: "Invalidate needs Config.Cache"}
-	}
-	if c.closed.Load() {
-		return closedError("invalidate")
-	}
-	full := make([]string, len(patterns))
-	for i, p := range patterns {
-		if p == "" || p == "*" {
-			return &Error{Code: CodeInvalidCacheKey, Message: "empty invalidation pattern"}
-		}
-		full[i] = c.fullKey(p)
-	}
-	if err := c.cache.Invalidate(ctx, full...); err != nil {
-		return &Error{Code: CodeCacheInvalidation, Message: "invalidation failed", Err: err}
-	}
-	return nil
+	return public(c.e.Invalidate(ctx, patterns))
 }
 
-// writePatterns returns what a write with inv invalidates; deps are the
-// dependency tokens of the models it changed (see schema.Model.WriteDeps),
-// whose cached reads auto-invalidation clears.
-func (c *Client) writePatterns(deps []string, inv *Invalidate) []string {
-	if c.cache == nil {
-		return nil
+// inval returns the engine's form of i.
+func (i *Invalidate) inval() engine.Inval {
+	if i == nil {
+		return engine.Inval{}
 	}
-	auto := c.cfg.AutoInvalidate
-	var keys []string
-	if inv != nil {
-		if inv.Auto != nil {
-			auto = *inv.Auto
-		}
-		for _, k := range inv.Keys {
-			if k != "" && k != "*" {
-				keys = append(keys, c.fullKey(k))
-			}
-		}
-	}
-	if auto {
-		for _, d := range deps {
-			keys = append(keys, c.prefix+":"+d+":*")
-		}
-	}
-	return keys
+	return engine.Inval{Keys: i.Keys, Auto: i.Auto}
 }
 
 // invalidateFailed reports an invalidation after a committed write that
@@ -157,40 +108,8 @@ func (c *Client) invalidateFailed(err error, closed bool) {
 		e.Message = "invalidation after a committed write abandoned: the client is closed"
 		e.Err = errors.Join(ErrClosed, err)
 	}
-	c.log.Error("viborm: cache invalidation gave up", "err", e.Err)
+	c.cfg.Logger.Error("viborm: cache invalidation gave up", "err", e.Err)
 	if c.cfg.OnInvalidateError != nil {
 		c.cfg.OnInvalidateError(e)
 	}
-}
-
-// invalidateAfter schedules patterns after a successful write: now, or at
-// COMMIT inside a transaction. The models the write changed are those its
-// body recorded under ctx (withWriteDeps), or md alone.
-func (ex *executor) invalidateAfter(ctx context.Context, md *schema.Model, inv *Invalidate) {
-	ps := ex.c.writePatterns(depsOf(ctx, md), inv)
-	if len(ps) == 0 {
-		return
-	}
-	if ex.tx != nil {
-		ex.tx.pending = append(ex.tx.pending, ps...)
-		return
-	}
-	ex.c.inv.AfterWrite(ctx, ps)
-}
-
-// readDeps returns the dependencies of the cached read q of md, as
-// cache.Policy.Deps names them: every model (and junction table) it reads
-// through includes, relation counts and relation filters, except md itself,
-// whose reads the key's prefix already covers. An invalidation of any of
-// them (auto after a write, or an invalidation of "<model>:*") clears the
-// read.
-func readDeps(md *schema.Model, q *query.Query) []string {
-	deps := q.Deps()
-	if i := slices.Index(deps, md.Name); i >= 0 {
-		deps = slices.Delete(slices.Clone(deps), i, i+1)
-	}
-	if len(deps) == 0 {
-		return nil
-	}
-	return deps
 }

@@ -6,14 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/viborm/viborm-go/cache"
 	"github.com/viborm/viborm-go/internal/dialect"
-	"github.com/viborm/viborm-go/internal/inval"
-	"github.com/viborm/viborm-go/internal/schema"
+	"github.com/viborm/viborm-go/internal/engine"
+	"github.com/viborm/viborm-go/internal/verr"
 )
 
 // Driver is a database connection for the client: a *sql.DB and the name of
@@ -85,30 +83,16 @@ type Config struct {
 	// column.
 	CheckSchema bool
 	// Hooks observe every operation and SQL statement (see [Hook]): the
-	// seam for [QueryLogger] and for OpenTelemetry through the otelviborm
-	// package. Nil means none, at the cost of a nil check.
+	// seam for query logs through the querylog package and for
+	// OpenTelemetry through the otelviborm package. Nil means none, at the cost of a nil check.
 	Hooks []Hook
 }
 
 // Client is the ORM client. It is safe for concurrent use. A *Client is both
 // a [Reader] and a [Writer]: pass it to a model's methods.
 type Client struct {
-	cfg    Config
-	db     *sql.DB
-	d      dialect.Dialect
-	models map[string]*schema.Model
-	rels   map[*schema.Model][]*schema.Relation // resolved per client: models are shared
-	cache  *cache.Cache
-	prefix string
-	keyOpt *cache.KeyOptions
-	log    *slog.Logger
-	ex     executor
-	hook   Hook // Config.Hooks joined; nil when none
-
-	inv *inval.Invalidator // nil without a cache
-
-	closeMu sync.Mutex
-	closed  atomic.Bool // set under closeMu
+	cfg Config
+	e   *engine.Engine
 }
 
 // NewClient checks the schema and its binding to Go types, and returns a
@@ -122,65 +106,46 @@ func NewClient(cfg Config) (*Client, error) {
 	if d == nil {
 		return nil, &Error{Code: CodeSchema, Message: fmt.Sprintf("unknown dialect %q", cfg.Driver.Dialect())}
 	}
-	c := &Client{cfg: cfg, db: cfg.Driver.DB(), d: d, models: map[string]*schema.Model{}, cache: cfg.Cache, log: cfg.Logger}
-	if c.log == nil {
-		c.log = slog.Default()
+	c := &Client{cfg: cfg}
+	if c.cfg.Logger == nil {
+		c.cfg.Logger = slog.Default()
 	}
-	if c.cache != nil {
-		version := c.cache.Version()
-		c.prefix = cache.Prefix(version)
-		c.keyOpt = &cache.KeyOptions{Version: version}
-	}
-	tables := map[string]string{}
+	ec := engine.Config{DB: cfg.Driver.DB(), Dialect: d, Cache: cfg.Cache, AutoInvalidate: cfg.AutoInvalidate,
+		Log: c.cfg.Logger, InvalidateTimeout: cfg.InvalidateTimeout, InvalidateRetry: cfg.InvalidateRetry,
+		InvalidateFailed: c.invalidateFailed, Public: public, Cond: condOf, Update: updateOf, Nested: nestedOf}
 	for _, am := range cfg.Models {
 		if am == nil {
 			return nil, &Error{Code: CodeSchema, Message: "nil model in Config.Models"}
 		}
-		md := am.meta()
-		if md.Err != nil {
-			return nil, public(md.Err)
-		}
-		if c.models[md.Name] != nil {
-			return nil, schemaf(md.Name, "", "two models share the name")
-		}
-		if other, ok := tables[md.Table]; ok {
-			return nil, schemaf(md.Name, "", "table %q is also used by model %s", md.Table, other)
-		}
-		tables[md.Table] = md.Name
-		c.models[md.Name] = md
+		ec.Models = append(ec.Models, am.meta())
 	}
+	if cl, ok := cfg.Driver.(ErrorClassifier); ok {
+		ec.Classify = func(err error) verr.Code { return verr.Code(cl.ClassifyError(err)) }
+	}
+	var hooks []engine.Hook
+	for _, h := range cfg.Hooks {
+		if h != nil {
+			hooks = append(hooks, hookOf{h})
+		}
+	}
+	ec.Hook = engine.Join(hooks...)
 	var err error
-	if c.rels, err = schema.Resolve(c.models); err != nil {
+	if c.e, err = engine.New(ec); err != nil {
 		return nil, public(err)
 	}
-	if err = schema.BindRelations(c.rels); err != nil {
-		return nil, public(err)
-	}
-	c.hook = joinHooks(cfg.Hooks)
-	c.ex = executor{c: c, q: c.db}
 	if cfg.CheckSchema {
 		if err := c.CheckSchema(context.Background()); err != nil {
 			return nil, err
 		}
 	}
-	if c.cache != nil {
-		o := inval.Options{Timeout: cfg.InvalidateTimeout, Retry: cfg.InvalidateRetry, Log: c.log, Failed: c.invalidateFailed}
-		if o.Timeout <= 0 {
-			o.Timeout = cache.DefaultTimeout
-		}
-		if o.Retry <= 0 {
-			o.Retry = 30 * time.Second
-		}
-		c.inv = inval.New(c.cache, o)
-	}
 	return c, nil
 }
 
 // Dialect returns the name of the client's SQL dialect.
-func (c *Client) Dialect() string { return c.d.Name() }
+func (c *Client) Dialect() string { return c.e.Dialect().Name() }
 
 // DB returns the client's *sql.DB.
-func (c *Client) DB() *sql.DB { return c.db }
+func (c *Client) DB() *sql.DB { return c.cfg.Driver.DB() }
 
 // Close is Shutdown without a bound: Shutdown(context.Background()).
 func (c *Client) Close() error { return c.Shutdown(context.Background()) }
@@ -196,19 +161,12 @@ func (c *Client) Close() error { return c.Shutdown(context.Background()) }
 // driver when it has a Close method. No goroutine of the client outlives
 // Shutdown. Shutdown and Close are idempotent: later calls return nil.
 func (c *Client) Shutdown(ctx context.Context) error {
-	c.closeMu.Lock()
-	if c.closed.Load() {
-		c.closeMu.Unlock()
+	if !c.e.Close() { // retries stop and report
 		return nil
 	}
-	c.closed.Store(true)
-	c.closeMu.Unlock()
-	if c.inv != nil {
-		c.inv.Close() // retries stop and report
-	}
 	var errs []error
-	if c.cache != nil {
-		errs = append(errs, c.cache.Shutdown(ctx))
+	if c.cfg.Cache != nil {
+		errs = append(errs, c.cfg.Cache.Shutdown(ctx))
 	}
 	if cl, ok := c.cfg.Driver.(interface{ Close() error }); ok {
 		errs = append(errs, cl.Close())
@@ -216,5 +174,5 @@ func (c *Client) Shutdown(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-func (c *Client) readExecutor() *executor  { return &c.ex }
-func (c *Client) writeExecutor() *executor { return &c.ex }
+func (c *Client) conn() *engine.Conn      { return c.e.Pool() }
+func (c *Client) writeConn() *engine.Conn { return c.e.Pool() }

@@ -79,14 +79,16 @@
 // A cached read depends on every model it read (its includes, counts,
 // relation filters and junction tables): invalidating any of them clears
 // it, and no other read. Hooks for tracing, metrics and query logs are set
-// in [Config.Hooks] (see [Hook] and [NewQueryLogger]).
+// in [Config.Hooks] (see [Hook] and the querylog package).
 //
 // # Architecture
 //
-// The ORM is a pipeline: internal/schema (models), internal/query (the
-// normalised query and its canonical encoding), internal/sqlgen (SQL per
-// operation, per internal/dialect), internal/exec and internal/rowcodec
-// (running statements and reading rows). ARCHITECTURE.md at the root of
+// The ORM is a pipeline behind this package: internal/engine runs each
+// operation (checks, cache, hooks, errors, invalidation) through
+// internal/schema (models), internal/query (the normalised query and its
+// canonical encoding), internal/sqlgen (SQL per operation, per
+// internal/dialect), internal/exec and internal/rowcodec (running
+// statements and reading rows). ARCHITECTURE.md at the root of
 // the repository shows which package owns which stage and how a cached read
 // and a write travel through them.
 //

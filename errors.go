@@ -1,12 +1,9 @@
 package viborm
 
 import (
-	"context"
 	"errors"
 	"fmt"
 
-	"github.com/viborm/viborm-go/internal/rowcodec"
-	"github.com/viborm/viborm-go/internal/schema"
 	"github.com/viborm/viborm-go/internal/verr"
 )
 
@@ -55,7 +52,7 @@ var (
 // that met a number its Go field cannot hold: a negative value for an
 // unsigned field, or a value wider than the field's integer type. The read
 // fails rather than return a truncated number.
-var ErrOutOfRange = errors.New("viborm: value out of the range of its Go field")
+var ErrOutOfRange = verr.ErrOutOfRange
 
 var sentinels = map[Code]error{
 	CodeConnection: ErrConnection, CodeDatabase: ErrDatabase, CodeClosed: ErrClosed, CodeNotFound: ErrNotFound,
@@ -99,75 +96,13 @@ func validationf(field, format string, args ...any) *Error {
 	return &Error{Code: CodeValidation, Field: field, Message: fmt.Sprintf(format, args...)}
 }
 
-func schemaf(model, field, format string, args ...any) *Error {
-	return &Error{Code: CodeSchema, Model: model, Field: field, Message: fmt.Sprintf(format, args...)}
-}
-
-// withOp fills in the model and operation of an *Error.
-func withOp(err error, model, op string) error {
-	var e *Error
-	if errors.As(err, &e) {
-		if e.Model == "" {
-			e.Model = model
-		}
-		if e.Op == "" {
-			e.Op = op
-		}
-	}
-	return err
-}
-
-// public converts an error of an internal stage (a *verr.Error, or the row
-// codec's *rowcodec.RangeError) into an *Error; other errors are returned
-// as they are.
+// public converts an error of the engine (a *verr.Error) into an *Error;
+// other errors are returned as they are. Every error leaves the package
+// through it once.
 func public(err error) error {
-	if err == nil {
-		return nil
-	}
 	var ve *verr.Error
-	if errors.As(err, &ve) {
+	if err != nil && errors.As(err, &ve) {
 		return &Error{Code: Code(ve.Code), Model: ve.Model, Op: ve.Op, Field: ve.Field, Message: ve.Message, Err: ve.Err}
 	}
-	var re *rowcodec.RangeError
-	if errors.As(err, &re) {
-		return &Error{Code: CodeDatabase, Field: re.Column, Err: ErrOutOfRange, Message: re.Error()}
-	}
 	return err
-}
-
-// dbError maps a database error to an *Error.
-func (c *Client) dbError(err error, md *schema.Model, op string) error {
-	if err == nil {
-		return nil
-	}
-	err = public(err)
-	var e *Error
-	if errors.As(err, &e) {
-		return err
-	}
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return err
-	}
-	if c.closed.Load() && err.Error() == "sql: database is closed" { // database/sql exports no sentinel
-		ce := closedError(op)
-		ce.Err = err
-		if md != nil {
-			ce.Model = md.Name
-		}
-		return ce
-	}
-	var code Code
-	if cl, ok := c.cfg.Driver.(ErrorClassifier); ok {
-		code = cl.ClassifyError(err)
-	}
-	model := ""
-	if md != nil {
-		model = md.Name
-	}
-	return public(verr.Database(err, verr.Code(code), model, op))
-}
-
-// closedError is the error of an operation started after Close.
-func closedError(op string) *Error {
-	return &Error{Code: CodeClosed, Op: op, Message: "the client is closed"}
 }

@@ -3,10 +3,12 @@ package viborm
 import (
 	"context"
 	"time"
+
+	"github.com/viborm/viborm-go/internal/engine"
 )
 
 // Hook observes a client's operations and the SQL statements they run. It is
-// the seam for tracing, metrics and query logging: [QueryLogger] logs
+// the seam for tracing, metrics and query logging: the querylog package logs
 // statements with log/slog, and the otelviborm package turns both into
 // OpenTelemetry spans and metrics. Set hooks in [Config.Hooks].
 //
@@ -93,65 +95,23 @@ type QueryEvent struct {
 	Err error
 }
 
-// multiHook runs several hooks: Before in order, After in reverse order.
-// Each hook's After gets the context its own Before returned (so a tracer
-// ends its own span, not the next hook's): Before records them, in order,
-// in the context it hands on.
-type multiHook []Hook
+// hookOf runs a Hook on the engine's events, which mirror OperationEvent
+// and QueryEvent field for field: the pointer conversions cost nothing, and
+// stop compiling if the two drift apart.
+type hookOf struct{ h Hook }
 
-// hookCtxs is the context key under which multiHook keeps its hooks'
-// contexts between Before and After.
-type hookCtxs struct{}
-
-func (m multiHook) before(ctx context.Context, call func(Hook, context.Context) context.Context) context.Context {
-	ctxs := make([]context.Context, len(m))
-	for i, h := range m {
-		ctx = call(h, ctx)
-		ctxs[i] = ctx
-	}
-	return context.WithValue(ctx, hookCtxs{}, ctxs)
+func (a hookOf) BeforeOperation(ctx context.Context, e *engine.OperationEvent) context.Context {
+	return a.h.BeforeOperation(ctx, (*OperationEvent)(e))
 }
 
-func (m multiHook) after(ctx context.Context, call func(Hook, context.Context)) {
-	ctxs, _ := ctx.Value(hookCtxs{}).([]context.Context)
-	for i := len(m) - 1; i >= 0; i-- {
-		hctx := ctx
-		if i < len(ctxs) {
-			hctx = ctxs[i]
-		}
-		call(m[i], hctx)
-	}
+func (a hookOf) AfterOperation(ctx context.Context, e *engine.OperationEvent) {
+	a.h.AfterOperation(ctx, (*OperationEvent)(e))
 }
 
-func (m multiHook) BeforeOperation(ctx context.Context, e *OperationEvent) context.Context {
-	return m.before(ctx, func(h Hook, ctx context.Context) context.Context { return h.BeforeOperation(ctx, e) })
+func (a hookOf) BeforeQuery(ctx context.Context, e *engine.QueryEvent) context.Context {
+	return a.h.BeforeQuery(ctx, (*QueryEvent)(e))
 }
 
-func (m multiHook) AfterOperation(ctx context.Context, e *OperationEvent) {
-	m.after(ctx, func(h Hook, ctx context.Context) { h.AfterOperation(ctx, e) })
-}
-
-func (m multiHook) BeforeQuery(ctx context.Context, e *QueryEvent) context.Context {
-	return m.before(ctx, func(h Hook, ctx context.Context) context.Context { return h.BeforeQuery(ctx, e) })
-}
-
-func (m multiHook) AfterQuery(ctx context.Context, e *QueryEvent) {
-	m.after(ctx, func(h Hook, ctx context.Context) { h.AfterQuery(ctx, e) })
-}
-
-// joinHooks returns one Hook running hooks, or nil when there is none.
-func joinHooks(hooks []Hook) Hook {
-	var hs []Hook
-	for _, h := range hooks {
-		if h != nil {
-			hs = append(hs, h)
-		}
-	}
-	switch len(hs) {
-	case 0:
-		return nil
-	case 1:
-		return hs[0]
-	}
-	return multiHook(hs)
+func (a hookOf) AfterQuery(ctx context.Context, e *engine.QueryEvent) {
+	a.h.AfterQuery(ctx, (*QueryEvent)(e))
 }

@@ -1,11 +1,9 @@
 package viborm_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"strings"
 	"sync"
 	"testing"
@@ -134,62 +132,4 @@ func TestHooksSeeOperationsAndStatements(t *testing.T) {
 		t.Fatal("want an error")
 	}
 	check("sql SELECT . in=<nil>", "sql-end rows=-1", "sql DELETE . in=<nil>", "sql-end rows=-1 err")
-}
-
-// TestQueryLoggerRedactsValues checks the query log: SQL, duration, rows,
-// model and operation, the error; argument values, literals in the SQL and
-// quoted parts of errors only with Args.
-func TestQueryLoggerRedactsValues(t *testing.T) {
-	const secret = "S3CR3T-7a6b"
-	for _, withArgs := range []bool{false, true} {
-		t.Run(fmt.Sprint("args=", withArgs), func(t *testing.T) {
-			var buf bytes.Buffer
-			log := slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
-			db := newClient(t, "sqlite", viborm.Config{Hooks: []viborm.Hook{viborm.NewQueryLogger(log, &viborm.QueryLoggerOptions{Args: withArgs})}})
-			ctx := context.Background()
-			buf.Reset()
-			if _, err := Users.FindMany(ctx, db, viborm.FindMany{Where: viborm.Where{"email": secret}, Take: new(4321)}); err != nil {
-				t.Fatal(err)
-			}
-			if _, err := db.QueryRaw(ctx, "SELECT '"+secret+"' FROM nope"); err == nil {
-				t.Fatal("want an error")
-			}
-			out := buf.String()
-			for _, want := range []string{`"level":"DEBUG","msg":"viborm: query"`, `"model":"user"`, `"operation":"findMany"`, `"duration":`, `"level":"ERROR"`, `"err":`} {
-				if !strings.Contains(out, want) {
-					t.Errorf("log lacks %s:\n%s", want, out)
-				}
-			}
-			if leaked := strings.Contains(out, secret) || strings.Contains(out, "4321"); leaked != withArgs {
-				t.Errorf("values in the log: %v, want %v:\n%s", leaked, withArgs, out)
-			}
-			if !withArgs && !strings.Contains(out, `"args":1`) {
-				t.Errorf("log lacks the number of arguments:\n%s", out)
-			}
-		})
-	}
-}
-
-// TestQueryLoggerLevels checks that a disabled level costs no record and
-// that slow statements are logged at SlowLevel.
-func TestQueryLoggerLevels(t *testing.T) {
-	var buf bytes.Buffer
-	log := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	db := newClient(t, "sqlite", viborm.Config{Hooks: []viborm.Hook{viborm.NewQueryLogger(log, nil)}})
-	ctx := context.Background()
-	buf.Reset()
-	if _, err := Users.Count(ctx, db, viborm.Count{}); err != nil {
-		t.Fatal(err)
-	}
-	if buf.Len() != 0 {
-		t.Errorf("debug records at level info: %s", buf.String())
-	}
-	slow := newClient(t, "sqlite", viborm.Config{Hooks: []viborm.Hook{viborm.NewQueryLogger(log, &viborm.QueryLoggerOptions{SlowThreshold: time.Nanosecond})}})
-	buf.Reset()
-	if _, err := Users.Count(ctx, slow, viborm.Count{}); err != nil {
-		t.Fatal(err)
-	}
-	if !strings.Contains(buf.String(), "level=WARN") || !strings.Contains(buf.String(), "viborm: slow query") {
-		t.Errorf("slow statement not logged at WARN: %s", buf.String())
-	}
 }

@@ -5,11 +5,9 @@ import (
 	"reflect"
 	"sync"
 
-	"github.com/viborm/viborm-go/internal/dialect"
+	"github.com/viborm/viborm-go/internal/engine"
 	"github.com/viborm/viborm-go/internal/exec"
-	"github.com/viborm/viborm-go/internal/query"
 	"github.com/viborm/viborm-go/internal/schema"
-	"github.com/viborm/viborm-go/internal/sqlgen"
 	"github.com/viborm/viborm-go/s"
 )
 
@@ -72,33 +70,48 @@ const (
 	OpGroupBy           Op = "groupBy"
 )
 
-// ---- reads: each normalises its arguments and hands them to runRead ----
+// readOps are the cacheable operations.
+var readOps = []Op{OpFindMany, OpFindFirst, OpFindUnique, OpFindUniqueOrThrow, OpFindFirstOrThrow, OpCount, OpExist, OpAggregate, OpGroupBy}
+
+// Reader runs reads: a *Client, a *Tx or a *Cached.
+type Reader interface {
+	conn() *engine.Conn
+}
+
+// Writer runs reads and writes: a *Client or a *Tx. A *Cached is not a
+// Writer, so a write through a cached handle does not compile.
+type Writer interface {
+	Reader
+	writeConn() *engine.Conn
+}
+
+// ---- reads: engine.Read runs each with its normalisation (norm.go) ----
 
 // FindMany returns the rows matching a.
 func (m *ModelDef[T]) FindMany(ctx context.Context, r Reader, a FindMany) ([]T, error) {
-	return runRead[[]T](ctx, r, m, OpFindMany, func(md *schema.Model) (*query.Query, error) { return normFindMany(md, relsOf(r), &a) }, &m.rows)
+	return engine.Read(ctx, r.conn(), m.meta(), string(OpFindMany), a.norm, &m.rows)
 }
 
 // FindFirst returns the first row matching a, or nil.
 func (m *ModelDef[T]) FindFirst(ctx context.Context, r Reader, a FindMany) (*T, error) {
-	return first(runRead(ctx, r, m, OpFindFirst, func(md *schema.Model) (*query.Query, error) { return normFirst(md, relsOf(r), &a) }, &m.rows))
+	return first(engine.Read(ctx, r.conn(), m.meta(), string(OpFindFirst), a.first, &m.rows))
 }
 
 // FindFirstOrErr returns the first row matching a, or an error matching
 // [ErrNotFound]. Its cache key's operation is VibORM's findFirstOrThrow.
 func (m *ModelDef[T]) FindFirstOrErr(ctx context.Context, r Reader, a FindMany) (T, error) {
-	return one(runRead(ctx, r, m, OpFindFirstOrThrow, func(md *schema.Model) (*query.Query, error) { return normFirst(md, relsOf(r), &a) }, &m.rows))
+	return one(engine.Read(ctx, r.conn(), m.meta(), string(OpFindFirstOrThrow), a.first, &m.rows))
 }
 
 // FindUnique returns the row selected by a unique or id field, or nil.
 func (m *ModelDef[T]) FindUnique(ctx context.Context, r Reader, a FindUnique) (*T, error) {
-	return first(runRead(ctx, r, m, OpFindUnique, func(md *schema.Model) (*query.Query, error) { return normFindUnique(md, relsOf(r), &a) }, &m.rows))
+	return first(engine.Read(ctx, r.conn(), m.meta(), string(OpFindUnique), a.norm, &m.rows))
 }
 
 // FindUniqueOrErr is FindUnique returning an error matching [ErrNotFound]
 // when there is no row. Its cache key's operation is findUniqueOrThrow.
 func (m *ModelDef[T]) FindUniqueOrErr(ctx context.Context, r Reader, a FindUnique) (T, error) {
-	return one(runRead(ctx, r, m, OpFindUniqueOrThrow, func(md *schema.Model) (*query.Query, error) { return normFindUnique(md, relsOf(r), &a) }, &m.rows))
+	return one(engine.Read(ctx, r.conn(), m.meta(), string(OpFindUniqueOrThrow), a.norm, &m.rows))
 }
 
 // first returns the first of rows, nil when there is none.
@@ -121,24 +134,24 @@ func one[T any](rows []T, err error) (T, error) {
 
 // Count returns the number of rows matching a.
 func (m *ModelDef[T]) Count(ctx context.Context, r Reader, a Count) (int64, error) {
-	return runRead[int64](ctx, r, m, OpCount, func(md *schema.Model) (*query.Query, error) { return normCount(md, relsOf(r), &a) }, &exec.CountRead)
+	return engine.Read(ctx, r.conn(), m.meta(), string(OpCount), a.norm, &exec.CountRead)
 }
 
 // Exist reports whether a row matches where.
 func (m *ModelDef[T]) Exist(ctx context.Context, r Reader, where Where) (bool, error) {
-	return runRead[bool](ctx, r, m, OpExist, func(md *schema.Model) (*query.Query, error) { return normExist(md, relsOf(r), where) }, &exec.ExistRead)
+	return engine.Read(ctx, r.conn(), m.meta(), string(OpExist), where.exist, &exec.ExistRead)
 }
 
 // Aggregate computes aggregates over the rows matching a.
 func (m *ModelDef[T]) Aggregate(ctx context.Context, r Reader, a Aggregate) (AggregateResult, error) {
-	res, err := runRead[exec.Aggregates](ctx, r, m, OpAggregate, func(md *schema.Model) (*query.Query, error) { return normAggregate(md, relsOf(r), &a) }, &exec.AggregateRead)
+	res, err := engine.Read(ctx, r.conn(), m.meta(), string(OpAggregate), a.norm, &exec.AggregateRead)
 	return AggregateResult(res), err
 }
 
 // GroupBy groups the rows matching a by a.By and computes aggregates per
 // group.
 func (m *ModelDef[T]) GroupBy(ctx context.Context, r Reader, a GroupBy) ([]GroupRow, error) {
-	groups, err := runRead[[]exec.Group](ctx, r, m, OpGroupBy, func(md *schema.Model) (*query.Query, error) { return normGroupBy(md, relsOf(r), &a) }, &exec.GroupByRead)
+	groups, err := engine.Read(ctx, r.conn(), m.meta(), string(OpGroupBy), a.norm, &exec.GroupByRead)
 	if err != nil {
 		return nil, err
 	}
@@ -154,15 +167,16 @@ func (m *ModelDef[T]) GroupBy(ctx context.Context, r Reader, a GroupBy) ([]Group
 // through r would use: the same validation and normalisation as the read
 // itself. With a *Cached handle that sets a custom key, that key is returned.
 func (m *ModelDef[T]) CacheKey(r Reader, op Op, args any) (string, error) {
-	ex := r.readExecutor()
-	if ex.c.cache == nil {
+	c, md := r.conn(), m.meta()
+	if c.Engine().Cache() == nil {
 		return "", &Error{Code: CodeCacheNotConfigured, Message: "CacheKey needs Config.Cache"}
 	}
-	md, q, err := normRead(ex, m, op, args)
+	q, err := normRead(c, md, op, args)
 	if err != nil {
 		return "", err
 	}
-	return ex.cacheKey(md, op, q)
+	k, err := c.CacheKey(md, string(op), q)
+	return k, public(err)
 }
 
 // Statement is a SQL statement with its bound arguments.
@@ -174,101 +188,35 @@ type Statement struct {
 // ReadSQL returns the statement a read of op with args (as for
 // [ModelDef.CacheKey]) runs on c's dialect, without running it.
 func (m *ModelDef[T]) ReadSQL(c *Client, op Op, args any) (Statement, error) {
-	md, q, err := normRead(&c.ex, m, op, args)
+	md := m.meta()
+	q, err := normRead(c.conn(), md, op, args)
 	if err != nil {
 		return Statement{}, err
 	}
-	return Statement(compileOf(op)(c.d, md, q)), nil
+	return Statement(engine.Compile(c.e.Dialect(), string(op), md, q)), nil
 }
 
-// ---- writes: each normalises its arguments and runs in runWrite ----
+// ---- writes: each runs in engine.Write (internal/engine/write.go) ----
 
 // Create inserts a row and returns it as stored.
 func (m *ModelDef[T]) Create(ctx context.Context, w Writer, a Create) (T, error) {
-	ctx, wd := withWriteDeps(ctx)
-	return runWrite(ctx, w, m, "create", a.Cache, func(ex *executor, md *schema.Model) (T, error) {
-		var zero T
-		if hasNested(a.Data) { // nested create / connect: see nested.go
-			return createNested[T](ctx, ex, md, wd, &a)
-		}
-		items, err := normData(md, a.Data, true, exec.Now())
-		if err != nil {
-			return zero, err
-		}
-		sel, err := query.Select(md, a.Select, a.Omit)
-		if err != nil {
-			return zero, err
-		}
-		return exec.Create[T](ctx, ex, md, items, sel)
-	})
+	return engine.Create[T](ctx, w.writeConn(), m.meta(), a.Cache.inval(), a.Data, a.Select, a.Omit)
 }
 
 // CreateMany inserts rows and returns how many were inserted.
 func (m *ModelDef[T]) CreateMany(ctx context.Context, w Writer, a CreateMany) (int64, error) {
-	return runWrite(ctx, w, m, "createMany", a.Cache, func(ex *executor, md *schema.Model) (int64, error) {
-		rows := make([][]query.Set, len(a.Data))
-		now := exec.Now()
-		for i, d := range a.Data {
-			if hasNested(d) {
-				return 0, dataRowError(i, validationf("data", "nested writes are not supported in createMany: use Create"))
-			}
-			items, err := normData(md, d, true, now)
-			if err != nil {
-				return 0, dataRowError(i, err)
-			}
-			rows[i] = items
-		}
-		if len(rows) == 0 {
-			return 0, nil
-		}
-		return exec.CreateMany(ctx, ex, md, rows)
-	})
+	return engine.CreateMany(ctx, w.writeConn(), m.meta(), a.Cache.inval(), a.Data)
 }
 
 // Update changes the row selected by a unique where and returns it; it fails
 // with [ErrNotFound] when there is none.
 func (m *ModelDef[T]) Update(ctx context.Context, w Writer, a Update) (T, error) {
-	ctx, wd := withWriteDeps(ctx)
-	return runWrite(ctx, w, m, "update", a.Cache, func(ex *executor, md *schema.Model) (T, error) {
-		var out T
-		wh, err := normUniqueWhere(md, ex.c.rels, a.Where)
-		if err != nil {
-			return out, err
-		}
-		if hasNested(a.Data) { // nested writes: see nested.go
-			return updateNested[T](ctx, ex, md, wd, wh, &a)
-		}
-		items, err := normData(md, a.Data, false, exec.Now())
-		if err != nil {
-			return out, err
-		}
-		wd.tokens = md.WriteDeps(ex.c.rels, schema.WriteUpdate, setFields(items))
-		sel, err := query.Select(md, a.Select, a.Omit)
-		if err != nil {
-			return out, err
-		}
-		return exec.Update[T](ctx, ex, md, wh, items, sel)
-	})
+	return engine.Update[T](ctx, w.writeConn(), m.meta(), a.Cache.inval(), a.Where, a.Data, a.Select, a.Omit)
 }
 
 // UpdateMany changes every row matching where and returns how many matched.
 func (m *ModelDef[T]) UpdateMany(ctx context.Context, w Writer, a UpdateMany) (int64, error) {
-	ctx, wd := withWriteDeps(ctx)
-	return runWrite(ctx, w, m, "updateMany", a.Cache, func(ex *executor, md *schema.Model) (int64, error) {
-		wh, err := normWhere(md, ex.c.rels, a.Where)
-		if err != nil {
-			return 0, err
-		}
-		items, err := normData(md, a.Data, false, exec.Now())
-		if err != nil {
-			return 0, err
-		}
-		if len(items) == 0 {
-			return 0, validationf("data", "nothing to update")
-		}
-		wd.tokens = md.WriteDeps(ex.c.rels, schema.WriteUpdate, setFields(items))
-		return exec.ExecCount(ctx, ex, ex.q, sqlgen.Update(ex.c.d, md, items, wh))
-	})
+	return engine.UpdateMany(ctx, w.writeConn(), m.meta(), a.Cache.inval(), a.Where, a.Data)
 }
 
 // Upsert updates the row selected by a unique where with a.Update, or
@@ -286,69 +234,16 @@ func (m *ModelDef[T]) UpdateMany(ctx context.Context, w Writer, a UpdateMany) (i
 // concurrency they can fail with [ErrUniqueViolation] or [ErrSerialization]
 // and may be retried.
 func (m *ModelDef[T]) Upsert(ctx context.Context, w Writer, a Upsert) (T, error) {
-	ctx, wd := withWriteDeps(ctx)
-	return runWrite(ctx, w, m, "upsert", a.Cache, func(ex *executor, md *schema.Model) (T, error) {
-		wd.tokens = md.WriteDeps(ex.c.rels, schema.WriteUpdate, nil)
-		if hasNested(a.Create) || hasNested(a.Update) {
-			var zero T
-			return zero, validationf("data", "nested writes are not supported in upsert: use Create or Update")
-		}
-		return upsert[T](ctx, ex, md, &a)
-	})
+	return engine.Upsert[T](ctx, w.writeConn(), m.meta(), a.Cache.inval(), a.Where, a.Create, a.Update, a.Select, a.Omit)
 }
 
 // Delete removes the row selected by a unique where and returns it; it fails
 // with [ErrNotFound] when there is none.
 func (m *ModelDef[T]) Delete(ctx context.Context, w Writer, a Delete) (T, error) {
-	ctx, wd := withWriteDeps(ctx)
-	return runWrite(ctx, w, m, "delete", a.Cache, func(ex *executor, md *schema.Model) (T, error) {
-		var out T
-		wd.tokens = md.WriteDeps(ex.c.rels, schema.WriteDelete, nil)
-		wh, err := normUniqueWhere(md, ex.c.rels, a.Where)
-		if err != nil {
-			return out, err
-		}
-		sel, err := query.Select(md, a.Select, a.Omit)
-		if err != nil {
-			return out, err
-		}
-		return exec.Delete[T](ctx, ex, md, wh, sel)
-	})
+	return engine.Delete[T](ctx, w.writeConn(), m.meta(), a.Cache.inval(), a.Where, a.Select, a.Omit)
 }
 
 // DeleteMany removes every row matching where and returns how many.
 func (m *ModelDef[T]) DeleteMany(ctx context.Context, w Writer, a DeleteMany) (int64, error) {
-	ctx, wd := withWriteDeps(ctx)
-	return runWrite(ctx, w, m, "deleteMany", a.Cache, func(ex *executor, md *schema.Model) (int64, error) {
-		wd.tokens = md.WriteDeps(ex.c.rels, schema.WriteDelete, nil)
-		wh, err := normWhere(md, ex.c.rels, a.Where)
-		if err != nil {
-			return 0, err
-		}
-		return exec.ExecCount(ctx, ex, ex.q, sqlgen.Delete(ex.c.d, md, wh))
-	})
-}
-
-// upsert normalises an upsert and runs it (see exec.Upsert).
-func upsert[T any](ctx context.Context, ex *executor, md *schema.Model, a *Upsert) (T, error) {
-	var zero T
-	wh, err := normUniqueWhere(md, ex.c.rels, a.Where)
-	if err != nil {
-		return zero, err
-	}
-	now := exec.Now()
-	cItems, err := normData(md, a.Create, true, now)
-	if err != nil {
-		return zero, err
-	}
-	uItems, err := normData(md, a.Update, false, now)
-	if err != nil {
-		return zero, err
-	}
-	sel, err := query.Select(md, a.Select, a.Omit)
-	if err != nil {
-		return zero, err
-	}
-	nu, _ := query.PlanUpsert(md, a.Where, a.Create, cItems, uItems, ex.c.d.Has(dialect.UpsertAnyKey), condOf)
-	return exec.Upsert[T](ctx, ex, md, nu, wh, cItems, uItems, sel)
+	return engine.DeleteMany(ctx, w.writeConn(), m.meta(), a.Cache.inval(), a.Where)
 }

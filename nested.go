@@ -1,13 +1,6 @@
 package viborm
 
-import (
-	"context"
-	"time"
-
-	"github.com/viborm/viborm-go/internal/exec"
-	"github.com/viborm/viborm-go/internal/query"
-	"github.com/viborm/viborm-go/internal/schema"
-)
+import "github.com/viborm/viborm-go/internal/query"
 
 // Nested is a nested write on a relation, the value of the relation's name
 // in the [Data] of a Create or Update (VibORM's create, connect and
@@ -104,80 +97,4 @@ func nestedOf(v any) (query.NestedArgs, bool) {
 		a.Disconnect = append(a.Disconnect, w)
 	}
 	return a, true
-}
-
-// hasNested reports whether d holds a nested write.
-func hasNested(d Data) bool {
-	for _, v := range d {
-		if _, ok := nestedOf(v); ok {
-			return true
-		}
-	}
-	return false
-}
-
-// normWrite normalises the data of a create or update with nested writes.
-func normWrite(ex *executor, md *schema.Model, d Data, create bool, now time.Time) (*query.Write, error) {
-	return query.WriteData(md, ex.c.rels, d, create, now, updateOf, nestedOf, condOf)
-}
-
-// writeDepsKey is the context key of the dependency tokens a running write
-// changes, set by its body for invalidateAfter.
-type writeDepsKey struct{}
-
-// writeDeps collects the dependency tokens a write changes.
-type writeDeps struct{ tokens []string }
-
-// withWriteDeps returns ctx carrying a fresh collector.
-func withWriteDeps(ctx context.Context) (context.Context, *writeDeps) {
-	wd := &writeDeps{}
-	return context.WithValue(ctx, writeDepsKey{}, wd), wd
-}
-
-// depsOf returns the tokens collected for the write running under ctx, or
-// md's name alone.
-func depsOf(ctx context.Context, md *schema.Model) []string {
-	if wd, ok := ctx.Value(writeDepsKey{}).(*writeDeps); ok && len(wd.tokens) > 0 {
-		return wd.tokens
-	}
-	return []string{md.Name}
-}
-
-// setFields returns the fields items assign.
-func setFields(items []query.Set) []*schema.Field {
-	out := make([]*schema.Field, len(items))
-	for i, it := range items {
-		out[i] = it.F
-	}
-	return out
-}
-
-// createNested is Create with nested writes.
-func createNested[T any](ctx context.Context, ex *executor, md *schema.Model, wd *writeDeps, a *Create) (T, error) {
-	var zero T
-	wr, err := normWrite(ex, md, a.Data, true, exec.Now())
-	if err != nil {
-		return zero, err
-	}
-	sel, err := query.Select(md, a.Select, a.Omit)
-	if err != nil {
-		return zero, err
-	}
-	wd.tokens = wr.Deps(ex.c.rels, schema.WriteCreate)
-	return exec.CreateWrite[T](ctx, ex, wr, sel)
-}
-
-// updateNested is Update with nested writes.
-func updateNested[T any](ctx context.Context, ex *executor, md *schema.Model, wd *writeDeps, wh *query.Expr, a *Update) (T, error) {
-	var zero T
-	wr, err := normWrite(ex, md, a.Data, false, exec.Now())
-	if err != nil {
-		return zero, err
-	}
-	sel, err := query.Select(md, a.Select, a.Omit)
-	if err != nil {
-		return zero, err
-	}
-	wd.tokens = wr.Deps(ex.c.rels, schema.WriteUpdate)
-	return exec.UpdateWrite[T](ctx, ex, wh, wr, sel)
 }

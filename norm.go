@@ -1,11 +1,12 @@
 package viborm
 
 import (
-	"strconv"
-	"time"
+	"slices"
 
+	"github.com/viborm/viborm-go/internal/engine"
 	"github.com/viborm/viborm-go/internal/query"
 	"github.com/viborm/viborm-go/internal/schema"
+	"github.com/viborm/viborm-go/internal/verr"
 )
 
 // This file hands the public argument types to internal/query, which
@@ -28,29 +29,12 @@ func condOf(v any) (*query.Cond, bool) {
 	return nil, false
 }
 
-// relsOf returns the resolved relations of r's client, for relation
-// filters and includes.
-func relsOf(r Reader) query.Rels { return r.readExecutor().c.rels }
-
 // updateOf reads an UpdateOp inside a Data for internal/query.
 func updateOf(v any) (byte, any, bool) {
 	if u, ok := v.(UpdateOp); ok {
 		return u.op, u.v, true
 	}
 	return 0, nil, false
-}
-
-func normWhere(md *schema.Model, rels query.Rels, w Where) (*query.Expr, error) {
-	return query.WhereRels(md, rels, w, "where", condOf)
-}
-
-// normUniqueWhere normalises the where of a write that must pin one row.
-func normUniqueWhere(md *schema.Model, rels query.Rels, w Where) (*query.Expr, error) {
-	return query.UniqueWhereRels(md, rels, w, condOf)
-}
-
-func normData(md *schema.Model, d Data, create bool, now time.Time) ([]query.Set, error) {
-	return query.Data(md, d, create, now, updateOf)
 }
 
 func sortKeys(os []Order) []query.OrderBy {
@@ -64,7 +48,8 @@ func sortKeys(os []Order) []query.OrderBy {
 	return out
 }
 
-func normFindMany(md *schema.Model, rels query.Rels, a *FindMany) (*query.Query, error) {
+// norm normalises the arguments of findMany.
+func (a *FindMany) norm(md *schema.Model, rels query.Rels) (*query.Query, error) {
 	q, err := query.Find(md, rels, a.Where, sortKeys(a.OrderBy), a.Take, a.Skip, a.Cursor, a.Distinct, condOf)
 	if err == nil {
 		q.Sel, err = query.Select(md, a.Select, a.Omit)
@@ -75,18 +60,18 @@ func normFindMany(md *schema.Model, rels query.Rels, a *FindMany) (*query.Query,
 	return q, err
 }
 
-// normFirst normalises the arguments of findFirst and findFirstOrThrow:
+// first normalises the arguments of findFirst and findFirstOrThrow:
 // findMany's, limited to one row.
-func normFirst(md *schema.Model, rels query.Rels, a *FindMany) (*query.Query, error) {
+func (a *FindMany) first(md *schema.Model, rels query.Rels) (*query.Query, error) {
 	one := 1
 	if a.Take != nil && *a.Take < 0 {
 		one = -1 // findFirst with a negative take: the last row
 	}
 	a.Take = &one
-	return normFindMany(md, rels, a)
+	return a.norm(md, rels)
 }
 
-func normFindUnique(md *schema.Model, rels query.Rels, a *FindUnique) (*query.Query, error) {
+func (a *FindUnique) norm(md *schema.Model, rels query.Rels) (*query.Query, error) {
 	q := &query.Query{}
 	var err error
 	if q.Where, err = query.UniqueWhereRels(md, rels, a.Where, condOf); err == nil {
@@ -98,22 +83,22 @@ func normFindUnique(md *schema.Model, rels query.Rels, a *FindUnique) (*query.Qu
 	return q, err
 }
 
-func normCount(md *schema.Model, rels query.Rels, a *Count) (*query.Query, error) {
+func (a *Count) norm(md *schema.Model, rels query.Rels) (*query.Query, error) {
 	return query.ListRels(md, rels, a.Where, nil, a.Take, a.Skip, condOf)
 }
 
-// normExist normalises the argument of exist: a where alone.
-func normExist(md *schema.Model, rels query.Rels, w Where) (*query.Query, error) {
+// exist normalises the argument of exist: a where alone.
+func (w Where) exist(md *schema.Model, rels query.Rels) (*query.Query, error) {
 	where, err := query.WhereRels(md, rels, w, "where", condOf)
 	return &query.Query{Where: where}, err
 }
 
-func normAggregate(md *schema.Model, rels query.Rels, a *Aggregate) (*query.Query, error) {
+func (a *Aggregate) norm(md *schema.Model, rels query.Rels) (*query.Query, error) {
 	return query.AggregateRels(md, rels, a.Where, sortKeys(a.OrderBy), a.Take, a.Skip,
 		query.Aggregates{Count: a.Count, Avg: a.Avg, Sum: a.Sum, Min: a.Min, Max: a.Max}, condOf)
 }
 
-func normGroupBy(md *schema.Model, rels query.Rels, a *GroupBy) (*query.Query, error) {
+func (a *GroupBy) norm(md *schema.Model, rels query.Rels) (*query.Query, error) {
 	var having map[string]map[string]*query.Cond
 	if len(a.Having) > 0 {
 		having = make(map[string]map[string]*query.Cond, len(a.Having))
@@ -129,68 +114,45 @@ func normGroupBy(md *schema.Model, rels query.Rels, a *GroupBy) (*query.Query, e
 		query.Aggregates{Count: a.Count, Avg: a.Avg, Sum: a.Sum, Min: a.Min, Max: a.Max}, having, condOf)
 }
 
-// normRead starts a read of op through ex and normalises args, the
+// normRead starts a read of op on md through c and normalises args, the
 // argument value of op, for CacheKey and ReadSQL.
-func normRead(ex *executor, m AnyModel, op Op, args any) (*schema.Model, *query.Query, error) {
-	md, err := ex.start(m)
-	if err != nil {
-		return nil, nil, err
+func normRead(c *engine.Conn, md *schema.Model, op Op, args any) (*query.Query, error) {
+	if err := c.Start(md); err != nil {
+		return nil, public(err)
 	}
-	var q *query.Query
-	bad := func() (*schema.Model, *query.Query, error) {
-		return nil, nil, validationf("args", "%T is not the argument type of %s", args, op)
+	var norm engine.Norm
+	switch a := args.(type) {
+	case FindMany:
+		norm = map[Op]engine.Norm{OpFindMany: a.norm, OpFindFirst: a.first, OpFindFirstOrThrow: a.first}[op]
+	case FindUnique:
+		norm = map[Op]engine.Norm{OpFindUnique: a.norm, OpFindUniqueOrThrow: a.norm}[op]
+	case Count:
+		norm = normFor(op, OpCount, a.norm)
+	case Where:
+		norm = normFor(op, OpExist, a.exist)
+	case Aggregate:
+		norm = normFor(op, OpAggregate, a.norm)
+	case GroupBy:
+		norm = normFor(op, OpGroupBy, a.norm)
 	}
-	switch op {
-	case OpFindMany, OpFindFirst, OpFindFirstOrThrow:
-		a, ok := args.(FindMany)
-		if !ok {
-			return bad()
-		}
-		if op == OpFindMany {
-			q, err = normFindMany(md, ex.c.rels, &a)
-		} else {
-			q, err = normFirst(md, ex.c.rels, &a)
-		}
-	case OpFindUnique, OpFindUniqueOrThrow:
-		a, ok := args.(FindUnique)
-		if !ok {
-			return bad()
-		}
-		q, err = normFindUnique(md, ex.c.rels, &a)
-	case OpCount:
-		a, ok := args.(Count)
-		if !ok {
-			return bad()
-		}
-		q, err = normCount(md, ex.c.rels, &a)
-	case OpExist:
-		w, ok := args.(Where)
-		if !ok {
-			return bad()
-		}
-		q, err = normExist(md, ex.c.rels, w)
-	case OpAggregate:
-		a, ok := args.(Aggregate)
-		if !ok {
-			return bad()
-		}
-		q, err = normAggregate(md, ex.c.rels, &a)
-	case OpGroupBy:
-		a, ok := args.(GroupBy)
-		if !ok {
-			return bad()
-		}
-		q, err = normGroupBy(md, ex.c.rels, &a)
+	switch {
+	case norm != nil:
+	case !slices.Contains(readOps, op):
+		return nil, &Error{Code: CodeNotCacheable, Model: md.Name, Op: string(op), Message: "not a cacheable operation"}
 	default:
-		return nil, nil, &Error{Code: CodeNotCacheable, Model: md.Name, Op: string(op), Message: "not a cacheable operation"}
+		return nil, validationf("args", "%T is not the argument type of %s", args, op)
 	}
+	q, err := norm(md, c.Engine().Rels())
 	if err != nil {
-		return nil, nil, withOp(public(err), md.Name, string(op))
+		return nil, public(verr.WithOp(err, md.Name, string(op)))
 	}
-	return md, q, nil
+	return q, nil
 }
 
-// dataRowError is the error of row i of a createMany.
-func dataRowError(i int, err error) error {
-	return validationf("data["+strconv.Itoa(i)+"]", "%v", public(err))
+// normFor returns norm when op is want, nil otherwise.
+func normFor(op, want Op, norm engine.Norm) engine.Norm {
+	if op == want {
+		return norm
+	}
+	return nil
 }

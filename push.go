@@ -1,13 +1,6 @@
 package viborm
 
-import (
-	"context"
-	"slices"
-	"strings"
-
-	"github.com/viborm/viborm-go/internal/schema"
-	"github.com/viborm/viborm-go/internal/sqlgen"
-)
+import "context"
 
 // PushOptions configures [Client.Push]. A nil *PushOptions means defaults.
 type PushOptions struct {
@@ -27,26 +20,8 @@ type PushResult struct {
 // Then it runs [Client.CheckSchema]: a table that existed without a column
 // of its model is reported as an error naming the column.
 func (c *Client) Push(ctx context.Context, opts *PushOptions) (PushResult, error) {
-	var res PushResult
-	if c.closed.Load() {
-		return res, closedError("push")
-	}
-	for _, md := range schema.FKOrder(c.models, c.rels) {
-		res.Statements = append(res.Statements, sqlgen.CreateTable(c.d, md, c.rels[md])...)
-	}
-	for _, j := range schema.Junctions(c.rels) { // after both sides' tables
-		res.Statements = append(res.Statements, sqlgen.CreateJunction(c.d, j)...)
-	}
-	if opts != nil && opts.DryRun {
-		return res, nil
-	}
-	for _, st := range res.Statements {
-		if _, err := c.db.ExecContext(ctx, st); err != nil { // DDL is not reported to hooks
-			return res, c.dbError(err, nil, "push")
-		}
-	}
-	// Tables that existed are left as they are: report any drift.
-	return res, c.CheckSchema(ctx)
+	sts, err := c.e.Push(ctx, opts != nil && opts.DryRun)
+	return PushResult{Statements: sts}, public(err)
 }
 
 // CheckSchema compares the models with the database: every model's table
@@ -62,61 +37,4 @@ func (c *Client) Push(ctx context.Context, opts *PushOptions) (PushResult, error
 // Config.CheckSchema is set. Without it, the first query that names a
 // missing column or table fails with CodeSchema too; it never answers
 // wrongly.
-func (c *Client) CheckSchema(ctx context.Context) error {
-	if c.closed.Load() {
-		return closedError("checkSchema")
-	}
-	names := make([]string, 0, len(c.models))
-	for n := range c.models {
-		names = append(names, n)
-	}
-	slices.Sort(names)
-	var problems []string
-	first := ""
-	for _, n := range names {
-		md := c.models[n]
-		have, err := c.tableColumns(ctx, md.Table)
-		if err != nil {
-			return c.dbError(err, nil, "checkSchema")
-		}
-		miss := sqlgen.Drift(c.d, md, have)
-		if len(miss) > 0 && first == "" {
-			first = md.Name
-		}
-		problems = append(problems, miss...)
-	}
-	for _, j := range schema.Junctions(c.rels) {
-		have, err := c.tableColumns(ctx, j.Table)
-		if err != nil {
-			return c.dbError(err, nil, "checkSchema")
-		}
-		miss := sqlgen.JunctionDrift(j, have)
-		if len(miss) > 0 && first == "" {
-			first = j.Source.Name
-		}
-		problems = append(problems, miss...)
-	}
-	if len(problems) == 0 {
-		return nil
-	}
-	return &Error{Code: CodeSchema, Model: first, Op: "checkSchema",
-		Message: "the database does not match the models: " + strings.Join(problems, "; ")}
-}
-
-// tableColumns returns the column names of table; none when it is missing.
-func (c *Client) tableColumns(ctx context.Context, table string) (map[string]bool, error) {
-	rows, err := c.db.QueryContext(ctx, c.d.ColumnsSQL(), table)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := map[string]bool{}
-	for rows.Next() {
-		var n string
-		if err := rows.Scan(&n); err != nil {
-			return nil, err
-		}
-		out[n] = true
-	}
-	return out, rows.Err()
-}
+func (c *Client) CheckSchema(ctx context.Context) error { return public(c.e.CheckSchema(ctx)) }

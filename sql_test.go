@@ -1,6 +1,7 @@
 package viborm_test
 
 import (
+	"errors"
 	"math"
 	"reflect"
 	"testing"
@@ -104,4 +105,30 @@ func FuzzWhereKey(f *testing.F) {
 			t.Fatalf("unstable: %v %v %s %s", err1, err2, k1, k2)
 		}
 	})
+}
+
+// TestReadArgsMustMatchTheOp checks CacheKey's and ReadSQL's arguments:
+// each read takes its own argument type, and a write is not a read.
+func TestReadArgsMustMatchTheOp(t *testing.T) {
+	db := newClient(t, "sqlite", viborm.Config{})
+	ok := map[viborm.Op]any{
+		viborm.OpFindMany: viborm.FindMany{}, viborm.OpFindFirst: viborm.FindMany{}, viborm.OpFindFirstOrThrow: viborm.FindMany{},
+		viborm.OpFindUnique: viborm.FindUnique{Where: viborm.Where{"id": 1}}, viborm.OpFindUniqueOrThrow: viborm.FindUnique{Where: viborm.Where{"id": 1}},
+		viborm.OpCount: viborm.Count{}, viborm.OpExist: viborm.Where{}, viborm.OpAggregate: viborm.Aggregate{Count: []string{"_all"}},
+		viborm.OpGroupBy: viborm.GroupBy{By: []string{"active"}},
+	}
+	for op, args := range ok {
+		if _, err := Users.ReadSQL(db, op, args); err != nil {
+			t.Errorf("%s with %T: %v", op, args, err)
+		}
+		if _, err := Users.ReadSQL(db, op, struct{}{}); !errors.Is(err, viborm.ErrValidation) {
+			t.Errorf("%s with struct{}: %v, want ErrValidation", op, err)
+		}
+	}
+	if _, err := Users.ReadSQL(db, viborm.OpCount, viborm.FindMany{}); !errors.Is(err, viborm.ErrValidation) {
+		t.Errorf("count with FindMany: %v, want ErrValidation", err)
+	}
+	if _, err := Users.ReadSQL(db, "create", viborm.FindMany{}); !errors.Is(err, viborm.ErrNotCacheable) {
+		t.Errorf("create: %v, want ErrNotCacheable", err)
+	}
 }

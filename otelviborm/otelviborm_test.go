@@ -30,6 +30,7 @@ import (
 	"github.com/viborm/viborm-go/driver/sqlite"
 	"github.com/viborm/viborm-go/internal/testenv"
 	"github.com/viborm/viborm-go/otelviborm"
+	"github.com/viborm/viborm-go/querylog"
 	"github.com/viborm/viborm-go/s"
 )
 
@@ -122,7 +123,7 @@ type stack struct {
 }
 
 // newStack returns a client on dialect ("sqlite" or "postgres") with a cache
-// on kind ("memory" or "redis"), instrumented by tel, with a QueryLogger and
+// on kind ("memory" or "redis"), instrumented by tel, with a querylog.Logger and
 // every logger writing into logs.
 func newStack(t *testing.T, tel *telemetry, dialect, kind string) *stack {
 	t.Helper()
@@ -186,7 +187,7 @@ func newStack(t *testing.T, tel *telemetry, dialect, kind string) *stack {
 	}
 	client, err := viborm.NewClient(viborm.Config{
 		Models: []viborm.AnyModel{Widgets}, Driver: drv, Cache: kv, Logger: logger,
-		Hooks: []viborm.Hook{tel.hook, viborm.NewQueryLogger(logger, nil)},
+		Hooks: []viborm.Hook{tel.hook, querylog.New(logger, nil)},
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -21,6 +21,7 @@ import (
 	"github.com/viborm/viborm-go/cache/memorycache"
 	"github.com/viborm/viborm-go/driver/sqlite"
 	"github.com/viborm/viborm-go/otelviborm"
+	"github.com/viborm/viborm-go/querylog"
 	"github.com/viborm/viborm-go/s"
 )
 
@@ -71,7 +72,7 @@ func main() {
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	db, err := viborm.NewClient(viborm.Config{
 		Models: []viborm.AnyModel{Users}, Driver: drv, Cache: kv,
-		Hooks: []viborm.Hook{h, viborm.NewQueryLogger(logger, nil)},
+		Hooks: []viborm.Hook{h, querylog.New(logger, nil)},
 	})
 	if err != nil {
 		log.Fatal(err)

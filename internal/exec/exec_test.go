@@ -138,7 +138,7 @@ func aggQueries(tb testing.TB) (agg, gb *query.Query) {
 	if err := agg.SetAggs(md, query.Aggregates{Count: []string{"_all"}, Sum: []string{"stock"}, Max: []string{"slug"}}); err != nil {
 		tb.Fatal(err)
 	}
-	gb = &query.Query{Aggs: agg.Aggs}
+	gb = &query.Query{Aggr: &query.Aggregation{Aggs: agg.Aggr.Aggs}}
 	if err := gb.Group(md, []string{"slug"}); err != nil {
 		tb.Fatal(err)
 	}

@@ -334,12 +334,13 @@ func fill(ctx context.Context, c Conn, q Querier, md *schema.Model, qu *query.Qu
 	if rows.Len() == 0 {
 		return nil
 	}
-	for i := range qu.Inc {
-		if err := fillInclude(ctx, c, q, l, &qu.Inc[i]); err != nil {
+	inc := qu.Includes()
+	for i := range inc {
+		if err := fillInclude(ctx, c, q, l, &inc[i]); err != nil {
 			return err
 		}
 	}
-	if len(qu.Counts) > 0 {
+	if len(qu.RelCounts()) > 0 {
 		return fillCounts(ctx, c, q, l, qu)
 	}
 	return nil
@@ -547,16 +548,17 @@ func fillCounts(ctx context.Context, c Conn, q Querier, l level, qu *query.Query
 	md := l.md
 	ids, per := l.distinctKeys(md.PK)
 	counts := make([][]int64, len(ids.vals))
+	rcs := qu.RelCounts()
 	extra := 0
-	for _, rc := range qu.Counts {
+	for _, rc := range rcs {
 		extra += whereArgs(c, rc.Rel.Target, rc.Where)
 	}
 	for _, ch := range chunks(ids.vals, len(md.PK), extra) {
-		rows, err := c.Query(ctx, q, sqlgen.RelCounts(c.Dialect(), md, qu.Counts, ch))
+		rows, err := c.Query(ctx, q, sqlgen.RelCounts(c.Dialect(), md, rcs, ch))
 		if err != nil {
 			return err
 		}
-		raws := make([]any, len(md.PK)+len(qu.Counts))
+		raws := make([]any, len(md.PK)+len(rcs))
 		err = func() error {
 			defer rows.Close()
 			for rows.Next() {
@@ -571,8 +573,8 @@ func fillCounts(ctx context.Context, c Conn, q Querier, l level, qu *query.Query
 					}
 					key = appendKey(key, v)
 				}
-				ns := make([]int64, len(qu.Counts))
-				for k := range qu.Counts {
+				ns := make([]int64, len(rcs))
+				for k := range rcs {
 					v, err := rowcodec.FromDB(query.AggKind(query.Agg{Fn: "count"}), raws[len(md.PK)+k])
 					if err != nil {
 						return err
@@ -591,7 +593,7 @@ func fillCounts(ctx context.Context, c Conn, q Querier, l level, qu *query.Query
 	}
 	for i, k := range per {
 		if k >= 0 {
-			setCounts(l, i, qu.Counts, counts[k])
+			setCounts(l, i, rcs, counts[k])
 		}
 	}
 	return nil
@@ -634,8 +636,9 @@ func copyLevel(t *schema.Model, cq *query.Query, rows reflect.Value, ops *rowOps
 	l := level{md: t, rows: out}
 	n := out.Len()
 	vals := make([]reflect.Value, n)
-	for k := range cq.Inc {
-		it := &cq.Inc[k]
+	inc := cq.Includes()
+	for k := range inc {
+		it := &inc[k]
 		index := bindIndex(it)
 		cops, _ := opsOf(it.Rel.Target)
 		total := 0
@@ -682,7 +685,7 @@ func copyLevel(t *schema.Model, cq *query.Query, rows reflect.Value, ops *rowOps
 			}
 		}
 	}
-	if len(cq.Counts) > 0 && t.GoType == nil {
+	if len(cq.RelCounts()) > 0 && t.GoType == nil {
 		for i := range n {
 			m := l.row(i).Interface().(schema.Row)
 			if cm, ok := m["_count"].(schema.Row); ok {
@@ -709,13 +712,14 @@ func copyRel[T any](md *schema.Model, q *query.Query, v []T) []T {
 
 // appendLevel appends the cached form of rows, rows of md read by q.
 func appendLevel(b []byte, md *schema.Model, q *query.Query, rows reflect.Value) []byte {
+	inc, counts := q.Includes(), q.RelCounts()
 	b = append(b, `{"r":`...)
 	b = rowcodec.AppendRows(b, md.Codec, md.SelIdx(q.Sel), rows.Interface())
 	l := level{md: md, rows: rows}
-	if len(q.Inc) > 0 {
+	if len(inc) > 0 {
 		b = append(b, `,"i":{`...)
-		for k := range q.Inc {
-			it := &q.Inc[k]
+		for k := range inc {
+			it := &inc[k]
 			if k > 0 {
 				b = append(b, ',')
 			}
@@ -756,9 +760,9 @@ func appendLevel(b []byte, md *schema.Model, q *query.Query, rows reflect.Value)
 		}
 		b = append(b, '}')
 	}
-	if len(q.Counts) > 0 {
+	if len(counts) > 0 {
 		b = append(b, `,"n":{`...)
-		for k, rc := range q.Counts {
+		for k, rc := range counts {
 			if k > 0 {
 				b = append(b, ',')
 			}
@@ -812,7 +816,8 @@ func decodeLevel(md *schema.Model, q *query.Query, raw []byte, depth int) (refle
 	if err := strictJSON(raw, '{', &j); err != nil {
 		return reflect.Value{}, err
 	}
-	if j.R == nil || len(j.I) != len(q.Inc) || len(j.N) != len(q.Counts) || (j.I != nil) != (len(q.Inc) > 0) || (j.N != nil) != (len(q.Counts) > 0) {
+	inc, counts := q.Includes(), q.RelCounts()
+	if j.R == nil || len(j.I) != len(inc) || len(j.N) != len(counts) || (j.I != nil) != (len(inc) > 0) || (j.N != nil) != (len(counts) > 0) {
 		return reflect.Value{}, errCachedRel
 	}
 	rows, err := ops.decode(md, q.Sel, j.R)
@@ -821,8 +826,8 @@ func decodeLevel(md *schema.Model, q *query.Query, raw []byte, depth int) (refle
 	}
 	l := level{md: md, rows: rows}
 	n := rows.Len()
-	for k := range q.Inc {
-		it := &q.Inc[k]
+	for k := range inc {
+		it := &inc[k]
 		e := j.I[it.Name]
 		if e == nil || e.C == nil {
 			return reflect.Value{}, errCachedRel
@@ -859,7 +864,7 @@ func decodeLevel(md *schema.Model, q *query.Query, raw []byte, depth int) (refle
 			}
 		}
 	}
-	for _, rc := range q.Counts {
+	for _, rc := range counts {
 		ns, ok := j.N[rc.Name]
 		if !ok || len(ns) != n {
 			return reflect.Value{}, errCachedRel
@@ -870,13 +875,13 @@ func decodeLevel(md *schema.Model, q *query.Query, raw []byte, depth int) (refle
 			}
 		}
 	}
-	if len(q.Counts) > 0 {
+	if len(counts) > 0 {
 		for i := range n {
-			ns := make([]int64, len(q.Counts))
-			for k, rc := range q.Counts {
+			ns := make([]int64, len(counts))
+			for k, rc := range counts {
 				ns[k] = j.N[rc.Name][i]
 			}
-			setCounts(l, i, q.Counts, ns)
+			setCounts(l, i, counts, ns)
 		}
 	}
 	return rows, nil

@@ -4,8 +4,8 @@
 // the result is decoded strictly from the cache's bytes and how a result the
 // cache keeps in memory is copied for a caller; the write algorithms
 // (insert and read back, update by key, native or locking upsert) run
-// through a [Conn]. The root package's executor implements Conn: its Query
-// and Exec are the one place where a model operation's SQL reaches the
+// through a [Conn]. internal/engine's Conn implements it: its Query and
+// Exec are the one place where a model operation's SQL reaches the
 // database.
 package exec
 
@@ -152,14 +152,14 @@ var ExistRead = Spec[bool]{Kind: Exist, Compile: sqlgen.Exist, Copy: same[bool],
 // AggregateRead is the spec of aggregate.
 var AggregateRead = Spec[Aggregates]{Kind: Agg, Compile: sqlgen.Aggregate,
 	Scan: func(_ *schema.Model, q *query.Query, _ bool, rows *sql.Rows) (Aggregates, error) {
-		raws := make([]any, len(q.Aggs))
+		raws := make([]any, len(q.Aggr.Aggs))
 		found, err := ScanFirst(rows, ptrs(raws)...)
 		if err == nil && !found {
 			err = sql.ErrNoRows
 		}
 		var res Aggregates
 		if err == nil {
-			err = fillAggs(&res, q.Aggs, raws)
+			err = fillAggs(&res, q.Aggr.Aggs, raws)
 		}
 		return res, err
 	},
@@ -168,7 +168,7 @@ var AggregateRead = Spec[Aggregates]{Kind: Agg, Compile: sqlgen.Aggregate,
 		if err := strictJSON(raw, '{', &j); err != nil {
 			return Aggregates{}, err
 		}
-		return j.decode(q.Aggs)
+		return j.decode(q.Aggr.Aggs)
 	},
 	Copy: func(_ *schema.Model, v Aggregates) Aggregates { return copyAgg(v) },
 }
@@ -176,22 +176,23 @@ var AggregateRead = Spec[Aggregates]{Kind: Agg, Compile: sqlgen.Aggregate,
 // GroupByRead is the spec of groupBy.
 var GroupByRead = Spec[[]Group]{Kind: Groups, Compile: sqlgen.GroupBy,
 	Scan: func(_ *schema.Model, q *query.Query, _ bool, rows *sql.Rows) ([]Group, error) {
-		raws := make([]any, len(q.By)+len(q.Aggs))
+		by, aggs := q.Aggr.By, q.Aggr.Aggs
+		raws := make([]any, len(by)+len(aggs))
 		dest := ptrs(raws)
 		out := []Group{}
 		for rows.Next() {
 			if err := rows.Scan(dest...); err != nil {
 				return nil, err
 			}
-			g := Group{By: make(map[string]any, len(q.By))}
-			for i, f := range q.By {
+			g := Group{By: make(map[string]any, len(by))}
+			for i, f := range by {
 				v, err := rowcodec.FromDB(f.Kind, raws[i])
 				if err != nil {
 					return nil, err
 				}
 				g.By[f.Name] = v
 			}
-			if err := fillAggs(&g.Aggs, q.Aggs, raws[len(q.By):]); err != nil {
+			if err := fillAggs(&g.Aggs, aggs, raws[len(by):]); err != nil {
 				return nil, err
 			}
 			out = append(out, g)
@@ -486,8 +487,8 @@ func strictJSON(raw []byte, open byte, v any) error {
 	return nil
 }
 
-// decodeGroups reads cached groups: each with exactly the fields of q.By,
-// each value of its field's type, and exactly the aggregates of q.Aggs.
+// decodeGroups reads cached groups: each with exactly the group fields of
+// q, each value of its field's type, and exactly its aggregates.
 func decodeGroups(raw []byte, q *query.Query) ([]Group, error) {
 	var j []struct {
 		By map[string]any `json:"by"`
@@ -496,13 +497,14 @@ func decodeGroups(raw []byte, q *query.Query) ([]Group, error) {
 	if err := strictJSON(raw, '[', &j); err != nil {
 		return nil, err
 	}
+	qb, qa := q.Aggr.By, q.Aggr.Aggs
 	out := make([]Group, len(j))
 	for i, g := range j {
-		if len(g.By) != len(q.By) {
+		if len(g.By) != len(qb) {
 			return nil, errors.New("viborm: cached groups do not match the read's by")
 		}
-		by := make(map[string]any, len(q.By))
-		for _, f := range q.By {
+		by := make(map[string]any, len(qb))
+		for _, f := range qb {
 			v, ok := g.By[f.Name]
 			if !ok {
 				return nil, errors.New("viborm: cached groups do not match the read's by")
@@ -515,7 +517,7 @@ func decodeGroups(raw []byte, q *query.Query) ([]Group, error) {
 				return nil, err
 			}
 		}
-		a, err := g.A.decode(q.Aggs)
+		a, err := g.A.decode(qa)
 		if err != nil {
 			return nil, err
 		}

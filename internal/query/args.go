@@ -126,10 +126,11 @@ type Aggregates struct {
 // SetAggs sets q's aggregates, in canonical order: by function, then field,
 // without duplicates.
 func (q *Query) SetAggs(md *schema.Model, a Aggregates) error {
+	x := q.aggr()
 	add := func(fn string, names []string) error {
 		for _, n := range names {
 			if n == "_all" && fn == "count" {
-				q.Aggs = append(q.Aggs, Agg{Fn: fn})
+				x.Aggs = append(x.Aggs, Agg{Fn: fn})
 				continue
 			}
 			f := md.ByName[n]
@@ -142,7 +143,7 @@ func (q *Query) SetAggs(md *schema.Model, a Aggregates) error {
 			if (fn == "min" || fn == "max") && (f.Kind == s.KindJSON || f.Kind == s.KindBytes || f.Kind == s.KindBoolean) {
 				return verr.Validationf("_"+fn, "field %q cannot be ordered", n)
 			}
-			q.Aggs = append(q.Aggs, Agg{Fn: fn, F: f})
+			x.Aggs = append(x.Aggs, Agg{Fn: fn, F: f})
 		}
 		return nil
 	}
@@ -154,13 +155,13 @@ func (q *Query) SetAggs(md *schema.Model, a Aggregates) error {
 			return err
 		}
 	}
-	slices.SortFunc(q.Aggs, func(a, b Agg) int {
+	slices.SortFunc(x.Aggs, func(a, b Agg) int {
 		if c := strings.Compare(a.Fn, b.Fn); c != 0 {
 			return c
 		}
 		return aggIdx(a) - aggIdx(b)
 	})
-	q.Aggs = slices.CompactFunc(q.Aggs, func(a, b Agg) bool { return a == b })
+	x.Aggs = slices.CompactFunc(x.Aggs, func(a, b Agg) bool { return a == b })
 	return nil
 }
 
@@ -192,13 +193,14 @@ func (q *Query) Group(md *schema.Model, by []string) error {
 	if len(by) == 0 {
 		return verr.Validationf("by", "groupBy needs at least one field")
 	}
+	x := q.aggr()
 	for _, n := range by {
 		f := md.ByName[n]
 		if f == nil {
 			return verr.Validationf("by", "unknown field %q", n)
 		}
-		if !slices.Contains(q.By, f) {
-			q.By = append(q.By, f)
+		if !slices.Contains(x.By, f) {
+			x.By = append(x.By, f)
 		}
 	}
 	return nil
@@ -206,8 +208,12 @@ func (q *Query) Group(md *schema.Model, by []string) error {
 
 // CheckGroupOrder checks that q's field sort keys are among its groups.
 func (q *Query) CheckGroupOrder() error {
+	var by []*schema.Field
+	if q.Aggr != nil {
+		by = q.Aggr.By
+	}
 	for _, o := range q.Order {
-		if o.Agg == "" && !slices.Contains(q.By, o.F) {
+		if o.Agg == "" && !slices.Contains(by, o.F) {
 			return verr.Validationf("orderBy", "field %q is not in by", o.F.Name)
 		}
 	}
@@ -274,9 +280,9 @@ func (q *Query) SetHaving(md *schema.Model, having map[string]map[string]*Cond) 
 		}
 	}
 	if len(kids) == 1 {
-		q.Having = &kids[0]
+		q.aggr().Having = &kids[0]
 	} else {
-		q.Having = &Expr{Kind: And, Kids: kids}
+		q.aggr().Having = &Expr{Kind: And, Kids: kids}
 	}
 	return nil
 }
@@ -341,7 +347,7 @@ func AggregateRels[W ~map[string]any](md *schema.Model, rels Rels, w W, order []
 	if err = q.SetAggs(md, aggs); err != nil {
 		return nil, err
 	}
-	if len(q.Aggs) == 0 {
+	if q.Aggr == nil || len(q.Aggr.Aggs) == 0 {
 		return nil, verr.Validationf("", "aggregate needs at least one of Count, Avg, Sum, Min, Max")
 	}
 	return q, nil

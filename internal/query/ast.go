@@ -92,7 +92,10 @@ type Agg struct {
 	F  *schema.Field
 }
 
-// Query is the normalised form of a read's arguments.
+// Query is the normalised form of a read's arguments. Every read
+// allocates one, cached hits included, so the parts a plain read does not
+// use live behind two pointers, nil unless used: a plain read's Query is
+// 96 B (TestQuerySize).
 type Query struct {
 	Where   *Expr
 	Order   []Order
@@ -100,10 +103,20 @@ type Query struct {
 	HasTake bool
 	Skip    int
 	Sel     []*schema.Field // the fields returned, in model order
-	Aggs    []Agg
-	By      []*schema.Field
-	Having  *Expr
+	Aggr    *Aggregation    // aggregate and groupBy only
+	Ext     *Ext            // cursor, negative take, distinct, includes and counts
+}
 
+// Aggregation holds the parts of an aggregate or a groupBy. Their
+// normalisers always set it.
+type Aggregation struct {
+	Aggs   []Agg
+	By     []*schema.Field
+	Having *Expr
+}
+
+// Ext holds the rarer parts of a read of rows.
+type Ext struct {
 	// Cursor pagination, negative take and distinct (relfilter.go): the
 	// page starts at the row Cursor pins (a unique where); Back (a negative
 	// take) takes the page from the end of the order, Take rows; Distinct
@@ -115,6 +128,50 @@ type Query struct {
 	// Included relations and relation counts (include.go), sorted by name.
 	Inc    []Include
 	Counts []RelCount
+}
+
+// aggr returns q.Aggr, allocated if q has none yet.
+func (q *Query) aggr() *Aggregation {
+	if q.Aggr == nil {
+		q.Aggr = &Aggregation{}
+	}
+	return q.Aggr
+}
+
+// ext returns q.Ext, allocated if q has none yet: the normalisers call it
+// only when they set a part of it.
+func (q *Query) ext() *Ext {
+	if q.Ext == nil {
+		q.Ext = &Ext{}
+	}
+	return q.Ext
+}
+
+// Paged reports whether q has a cursor, a negative take or distinct
+// fields: whether its rows are selected by the paged form of the SELECT.
+func (q *Query) Paged() bool {
+	x := q.Ext
+	return x != nil && (x.Cursor != nil || x.Back || len(x.Distinct) > 0)
+}
+
+// Backward reports whether q takes its page from the end of its order (a
+// negative take).
+func (q *Query) Backward() bool { return q.Ext != nil && q.Ext.Back }
+
+// Includes returns q's included relations, sorted by name (nil for none).
+func (q *Query) Includes() []Include {
+	if q == nil || q.Ext == nil {
+		return nil
+	}
+	return q.Ext.Inc
+}
+
+// RelCounts returns q's relation counts, sorted by name (nil for none).
+func (q *Query) RelCounts() []RelCount {
+	if q == nil || q.Ext == nil {
+		return nil
+	}
+	return q.Ext.Counts
 }
 
 // ---- the canonical encoding ----
@@ -231,41 +288,46 @@ func (q *Query) Encode(b []byte) []byte {
 			b = appendStr(b, f.Name)
 		}
 	}
-	if len(q.Aggs) > 0 {
-		b = appendUvarint(append(b, 'G'), uint64(len(q.Aggs)))
-		for _, a := range q.Aggs {
-			b = appendStr(b, a.Fn)
-			if a.F == nil {
-				b = append(b, 0) // _all: no field name is empty
-			} else {
-				b = appendStr(b, a.F.Name)
+	if g := q.Aggr; g != nil {
+		if len(g.Aggs) > 0 {
+			b = appendUvarint(append(b, 'G'), uint64(len(g.Aggs)))
+			for _, a := range g.Aggs {
+				b = appendStr(b, a.Fn)
+				if a.F == nil {
+					b = append(b, 0) // _all: no field name is empty
+				} else {
+					b = appendStr(b, a.F.Name)
+				}
 			}
 		}
-	}
-	if len(q.By) > 0 {
-		b = appendUvarint(append(b, 'B'), uint64(len(q.By)))
-		for _, f := range q.By {
-			b = appendStr(b, f.Name)
+		if len(g.By) > 0 {
+			b = appendUvarint(append(b, 'B'), uint64(len(g.By)))
+			for _, f := range g.By {
+				b = appendStr(b, f.Name)
+			}
+		}
+		if g.Having != nil {
+			b = appendExpr(append(b, 'H'), g.Having)
 		}
 	}
-	if q.Having != nil {
-		b = appendExpr(append(b, 'H'), q.Having)
-	}
-	b = appendPaging(b, q)
-	// Includes and counts, inline for the same reason as relation filters
-	// in appendExpr: each by name, with its child query's whole encoding.
-	if len(q.Inc) > 0 {
-		b = appendUvarint(append(b, 'I'), uint64(len(q.Inc)))
-		for _, it := range q.Inc {
-			b = appendStr(b, it.Name)
-			b = appendStr(b, string(it.Q.Encode(nil)))
+	if x := q.Ext; x != nil {
+		b = appendPaging(b, x)
+		// Includes and counts, inline for the same reason as relation
+		// filters in appendExpr: each by name, with its child query's whole
+		// encoding.
+		if len(x.Inc) > 0 {
+			b = appendUvarint(append(b, 'I'), uint64(len(x.Inc)))
+			for _, it := range x.Inc {
+				b = appendStr(b, it.Name)
+				b = appendStr(b, string(it.Q.Encode(nil)))
+			}
 		}
-	}
-	if len(q.Counts) > 0 {
-		b = appendUvarint(append(b, 'N'), uint64(len(q.Counts)))
-		for _, c := range q.Counts {
-			b = appendStr(b, c.Name)
-			b = appendExpr(b, c.Where)
+		if len(x.Counts) > 0 {
+			b = appendUvarint(append(b, 'N'), uint64(len(x.Counts)))
+			for _, c := range x.Counts {
+				b = appendStr(b, c.Name)
+				b = appendExpr(b, c.Where)
+			}
 		}
 	}
 	return b
@@ -274,7 +336,18 @@ func (q *Query) Encode(b []byte) []byte {
 // SameShape reports whether two reads return results of the same shape:
 // the same selected fields, aggregates and group fields, in order.
 func SameShape(a, b *Query) bool {
-	return a == b || a != nil && b != nil && slices.Equal(a.Sel, b.Sel) && slices.Equal(a.Aggs, b.Aggs) && slices.Equal(a.By, b.By) && sameRels(a, b)
+	return a == b || a != nil && b != nil && slices.Equal(a.Sel, b.Sel) && sameAggr(a.Aggr, b.Aggr) && sameRels(a, b)
+}
+
+func sameAggr(a, b *Aggregation) bool {
+	var none Aggregation
+	if a == nil {
+		a = &none
+	}
+	if b == nil {
+		b = &none
+	}
+	return slices.Equal(a.Aggs, b.Aggs) && slices.Equal(a.By, b.By)
 }
 
 // PKExpr is the condition "primary key = vals" on md.

@@ -105,7 +105,8 @@ func (q *Query) SetIncludes(env *RelEnv, md *schema.Model, inc map[string]Includ
 		if it.Q, err = childQuery(env, r.Target, link, a, p, depth); err != nil {
 			return err
 		}
-		q.Inc = append(q.Inc, it)
+		x := q.ext()
+		x.Inc = append(x.Inc, it)
 		q.Sel = widen(md, q.Sel, link.ParentKeys)
 	}
 	cnames := slices.Sorted(maps.Keys(counts))
@@ -138,7 +139,8 @@ func (q *Query) SetIncludes(env *RelEnv, md *schema.Model, inc map[string]Includ
 		if c.Where, err = env.Where(r.Target, counts[n], p+".where"); err != nil {
 			return err
 		}
-		q.Counts = append(q.Counts, c)
+		x := q.ext()
+		x.Counts = append(x.Counts, c)
 		q.Sel = widen(md, q.Sel, md.PK)
 	}
 	return nil
@@ -193,21 +195,24 @@ func widen(md *schema.Model, sel, keys []*schema.Field) []*schema.Field {
 }
 
 // HasRel reports whether q includes relations or counts them.
-func (q *Query) HasRel() bool { return q != nil && (len(q.Inc) > 0 || len(q.Counts) > 0) }
+func (q *Query) HasRel() bool {
+	return q != nil && q.Ext != nil && (len(q.Ext.Inc) > 0 || len(q.Ext.Counts) > 0)
+}
 
 // sameRels reports whether a and b include and count the same relations
 // with results of the same shape.
 func sameRels(a, b *Query) bool {
-	if len(a.Inc) != len(b.Inc) || len(a.Counts) != len(b.Counts) {
+	ai, bi, ac, bc := a.Includes(), b.Includes(), a.RelCounts(), b.RelCounts()
+	if len(ai) != len(bi) || len(ac) != len(bc) {
 		return false
 	}
-	for i := range a.Inc {
-		if a.Inc[i].Rel != b.Inc[i].Rel || !SameShape(a.Inc[i].Q, b.Inc[i].Q) {
+	for i := range ai {
+		if ai[i].Rel != bi[i].Rel || !SameShape(ai[i].Q, bi[i].Q) {
 			return false
 		}
 	}
-	for i := range a.Counts {
-		if a.Counts[i].Rel != b.Counts[i].Rel {
+	for i := range ac {
+		if ac[i].Rel != bc[i].Rel {
 			return false
 		}
 	}

@@ -229,7 +229,7 @@ func TestSetAggsIsCanonical(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !query.SameShape(a, b) || string(a.Encode(nil)) != string(b.Encode(nil)) {
-		t.Errorf("aggregates %v and %v differ", a.Aggs, b.Aggs)
+		t.Errorf("aggregates %v and %v differ", a.Aggr.Aggs, b.Aggr.Aggs)
 	}
 	if err := a.SetAggs(user, query.Aggregates{Avg: []string{"name"}}); err == nil {
 		t.Error("avg of a string accepted")

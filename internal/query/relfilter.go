@@ -189,7 +189,7 @@ func Find[W ~map[string]any](md *schema.Model, rels Rels, w W, order []OrderBy, 
 		if err := PinsUnique(md, cursor, condOf); err != nil {
 			return nil, verr.UnderPath(verr.Validationf("", "%s", err.(*verr.Error).Message), "cursor")
 		}
-		if q.Cursor, err = Where(md, cursor, "cursor", condOf); err != nil {
+		if q.ext().Cursor, err = Where(md, cursor, "cursor", condOf); err != nil {
 			return nil, err
 		}
 	}
@@ -201,7 +201,7 @@ func Find[W ~map[string]any](md *schema.Model, rels Rels, w W, order []OrderBy, 
 }
 
 // PageBack sets q's take and skip; a negative take takes |take| rows from
-// the end of the order (q.Back).
+// the end of the order (q.Ext.Back).
 func (q *Query) PageBack(take *int, skip int) error {
 	if take != nil && *take < 0 {
 		t := -*take
@@ -211,7 +211,7 @@ func (q *Query) PageBack(take *int, skip int) error {
 		if err := q.Page(&t, skip); err != nil {
 			return err
 		}
-		q.Back = true
+		q.ext().Back = true
 		return nil
 	}
 	return q.Page(take, skip)
@@ -222,6 +222,7 @@ func (q *Query) SetDistinct(md *schema.Model, names []string) error {
 	if len(names) == 0 {
 		return nil
 	}
+	x := q.ext()
 	for i, n := range names {
 		f := md.ByName[n]
 		if f == nil {
@@ -230,11 +231,11 @@ func (q *Query) SetDistinct(md *schema.Model, names []string) error {
 		if f.Kind == s.KindJSON {
 			return verr.Validationf("distinct["+strconv.Itoa(i)+"]", "json field %q cannot be distinct", n)
 		}
-		if !slices.Contains(q.Distinct, f) {
-			q.Distinct = append(q.Distinct, f)
+		if !slices.Contains(x.Distinct, f) {
+			x.Distinct = append(x.Distinct, f)
 		}
 	}
-	slices.SortFunc(q.Distinct, func(a, b *schema.Field) int { return a.Idx - b.Idx })
+	slices.SortFunc(x.Distinct, func(a, b *schema.Field) int { return a.Idx - b.Idx })
 	return nil
 }
 
@@ -243,7 +244,7 @@ func (q *Query) SetDistinct(md *schema.Model, names []string) error {
 // keys already hold every field of a unique constraint of non-nullable
 // fields.
 func (q *Query) Tiebreak(md *schema.Model) {
-	if q.Cursor == nil && !q.Back && len(q.Distinct) == 0 {
+	if !q.Paged() {
 		return
 	}
 	in := func(f *schema.Field) bool {
@@ -273,16 +274,16 @@ func (q *Query) Tiebreak(md *schema.Model) {
 	}
 }
 
-func appendPaging(b []byte, q *Query) []byte {
-	if q.Cursor != nil {
-		b = appendExpr(append(b, 'U'), q.Cursor)
+func appendPaging(b []byte, x *Ext) []byte {
+	if x.Cursor != nil {
+		b = appendExpr(append(b, 'U'), x.Cursor)
 	}
-	if q.Back {
+	if x.Back {
 		b = append(b, 'V')
 	}
-	if len(q.Distinct) > 0 {
-		b = appendUvarint(append(b, 'D'), uint64(len(q.Distinct)))
-		for _, f := range q.Distinct {
+	if len(x.Distinct) > 0 {
+		b = appendUvarint(append(b, 'D'), uint64(len(x.Distinct)))
+		for _, f := range x.Distinct {
 			b = appendStr(b, f.Name)
 		}
 	}
@@ -310,14 +311,3 @@ func relFilterModels(e *Expr, out []string) []string {
 	}
 	return out
 }
-
-// relFilterDepsOf returns the models (and junction tables, by table name)
-// that the relation filters of q's where, having and cursor name,
-// recursively; Query.Deps (deps.go) sorts and deduplicates them.
-func relFilterDepsOf(q *Query) []string {
-	out := relFilterModels(q.Where, nil)
-	out = relFilterModels(q.Having, out)
-	return relFilterModels(q.Cursor, out)
-}
-
-func init() { relFilterDeps = relFilterDepsOf }

@@ -146,11 +146,11 @@ func TestFindCursorTakeDistinct(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !q.Back || q.Take != 3 || !q.HasTake || q.Skip != 1 || q.Cursor == nil {
+	if q.Ext == nil || !q.Ext.Back || q.Take != 3 || !q.HasTake || q.Skip != 1 || q.Ext.Cursor == nil {
 		t.Fatalf("page: %+v", q)
 	}
-	if len(q.Distinct) != 2 || q.Distinct[0].Name != "id" || q.Distinct[1].Name != "name" {
-		t.Fatalf("distinct not canonical: %v", q.Distinct)
+	if d := q.Ext.Distinct; len(d) != 2 || d[0].Name != "id" || d[1].Name != "name" {
+		t.Fatalf("distinct not canonical: %v", d)
 	}
 	if len(q.Order) != 2 || q.Order[1].F.Name != "id" {
 		t.Fatalf("no id tiebreak: %+v", q.Order)
@@ -166,7 +166,7 @@ func TestFindCursorTakeDistinct(t *testing.T) {
 	}
 	// No cursor, no negative take, no distinct: the order is as given.
 	q, _ = rfFind(rfUser, nil, []query.OrderBy{{Field: "name"}}, &pos, 0, nil, nil)
-	if len(q.Order) != 1 || q.Back {
+	if len(q.Order) != 1 || q.Ext != nil {
 		t.Fatalf("plain: %+v", q)
 	}
 	for _, c := range []struct {

@@ -67,15 +67,20 @@ func (n normaliser[W]) where(w W, depth int) (*Expr, error) {
 		return nil, depthError()
 	}
 	keys := make([]string, 0, len(w))
-	for k := range w {
+	var only any // the value of the only key: most wheres have one
+	for k, v := range w {
 		keys = append(keys, k)
+		only = v
 	}
 	if len(keys) > 1 {
 		slices.Sort(keys)
 	}
 	var kids []Expr
 	for _, k := range keys {
-		v := w[k]
+		v := only
+		if len(keys) > 1 {
+			v = w[k]
+		}
 		switch k {
 		case "AND", "OR", "NOT":
 			var ws []W

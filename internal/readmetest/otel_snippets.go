@@ -14,6 +14,7 @@ import (
 	"github.com/viborm/viborm-go/cache/memorycache"
 	"github.com/viborm/viborm-go/driver/sqlite"
 	"github.com/viborm/viborm-go/otelviborm"
+	"github.com/viborm/viborm-go/querylog"
 )
 
 // ---- Observability ----
@@ -63,7 +64,7 @@ func queryLogExample(logger *slog.Logger) (*viborm.Client, error) {
 	// readme:begin querylog
 	client, err := viborm.NewClient(viborm.Config{
 		Models: models, Driver: drv,
-		Hooks: []viborm.Hook{viborm.NewQueryLogger(logger, &viborm.QueryLoggerOptions{
+		Hooks: []viborm.Hook{querylog.New(logger, &querylog.Options{
 			SlowThreshold: 200 * time.Millisecond, // logged at Warn
 			// Args: true would log argument values and the SQL as sent.
 		})},

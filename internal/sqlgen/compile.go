@@ -294,7 +294,7 @@ func (b *builder) columns(fs []*schema.Field) {
 // Select is the SELECT of q's fields; forUpdate locks the rows where the
 // dialect can (see [dialect.ForUpdate]).
 func Select(d dialect.Dialect, md *schema.Model, q *query.Query, forUpdate bool) Stmt {
-	if q.Cursor != nil || q.Back || len(q.Distinct) > 0 {
+	if q.Paged() {
 		return selectPaged(d, md, q)
 	}
 	b := newBuilder(d)
@@ -320,7 +320,7 @@ func (b *builder) from(md *schema.Model, q *query.Query, inner string, ordered b
 	}
 	b.s(" FROM (SELECT ").s(inner).s(" FROM ").ident(md.Table)
 	b.where(q.Where)
-	if ordered && q.Back {
+	if ordered && q.Backward() {
 		b.orderBy(reversed(q.Order))
 	} else if ordered {
 		b.orderBy(q.Order)
@@ -350,7 +350,7 @@ func Exist(d dialect.Dialect, md *schema.Model, q *query.Query) Stmt {
 func Aggregate(d dialect.Dialect, md *schema.Model, q *query.Query) Stmt {
 	b := newBuilder(d)
 	b.s("SELECT ")
-	for i, a := range q.Aggs {
+	for i, a := range q.Aggr.Aggs {
 		if i > 0 {
 			b.s(", ")
 		}
@@ -363,19 +363,20 @@ func Aggregate(d dialect.Dialect, md *schema.Model, q *query.Query) Stmt {
 // GroupBy returns q's groups: the By columns, then the aggregates.
 func GroupBy(d dialect.Dialect, md *schema.Model, q *query.Query) Stmt {
 	b := newBuilder(d)
+	g := q.Aggr
 	b.s("SELECT ")
-	b.columns(q.By)
-	for _, a := range q.Aggs {
+	b.columns(g.By)
+	for _, a := range g.Aggs {
 		b.s(", ")
 		b.agg(a.Fn, a.F)
 	}
 	b.s(" FROM ").ident(md.Table)
 	b.where(q.Where)
 	b.s(" GROUP BY ")
-	b.columns(q.By)
-	if q.Having != nil {
+	b.columns(g.By)
+	if g.Having != nil {
 		b.s(" HAVING ")
-		b.expr(q.Having)
+		b.expr(g.Having)
 	}
 	b.orderBy(q.Order)
 	b.page(q)

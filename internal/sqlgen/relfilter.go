@@ -154,9 +154,10 @@ func reversed(order []query.Order) []query.Order {
 // force the order to start with the distinct fields).
 func selectPaged(d dialect.Dialect, md *schema.Model, q *query.Query) Stmt {
 	b := newBuilder(d)
+	x := q.Ext // set: Select calls this for paged reads only
 	order := q.Order
 	cols := q.Sel
-	if q.Back {
+	if x.Back {
 		order = reversed(q.Order)
 		cols = withOrderFields(md, q.Sel, q.Order)
 		b.s("SELECT ")
@@ -165,44 +166,44 @@ func selectPaged(d dialect.Dialect, md *schema.Model, q *query.Query) Stmt {
 	}
 	b.s("SELECT ")
 	b.columns(cols)
-	if len(q.Distinct) > 0 {
+	if len(x.Distinct) > 0 {
 		b.s(" FROM (SELECT ")
 		b.columns(md.Fields)
 		b.s(", ROW_NUMBER() OVER (PARTITION BY ")
-		b.columns(q.Distinct)
+		b.columns(x.Distinct)
 		b.orderBy(q.Order)
 		b.s(") AS ").ident("_rn").s(" FROM ").ident(md.Table)
 		b.where(q.Where)
 		b.s(") AS ").ident("_d")
-		if q.Cursor != nil {
-			b.cursorRow(md, q.Cursor, order)
+		if x.Cursor != nil {
+			b.cursorRow(md, x.Cursor, order)
 		}
 		b.s(" WHERE ").ident("_rn").s(" = 1")
-		if q.Cursor != nil {
+		if x.Cursor != nil {
 			b.s(" AND ")
 			b.cursor(order)
 		}
 	} else {
 		b.s(" FROM ").ident(md.Table)
-		if q.Cursor != nil {
-			b.cursorRow(md, q.Cursor, order)
+		if x.Cursor != nil {
+			b.cursorRow(md, x.Cursor, order)
 		}
-		if q.Where != nil || q.Cursor != nil {
+		if q.Where != nil || x.Cursor != nil {
 			b.s(" WHERE ")
 		}
 		if q.Where != nil {
 			b.expr(q.Where)
-			if q.Cursor != nil {
+			if x.Cursor != nil {
 				b.s(" AND ")
 			}
 		}
-		if q.Cursor != nil {
+		if x.Cursor != nil {
 			b.cursor(order)
 		}
 	}
 	b.orderBy(order)
 	b.page(q)
-	if q.Back {
+	if x.Back {
 		b.s(") AS ").ident("_b")
 		b.orderBy(q.Order)
 	}

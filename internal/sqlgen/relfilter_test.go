@@ -149,9 +149,9 @@ func TestPagedGolden(t *testing.T) {
 	f := func(n string) *schema.Field { return post.ByName[n] }
 	cur := relWhere(t, post, map[string]any{"id": 7})
 	cases := map[string]*query.Query{
-		"cursor":   {Cursor: cur, Order: []query.Order{{F: f("score")}, {F: f("id")}}, Take: 2, HasTake: true, Sel: []*schema.Field{f("id")}},
-		"back":     {Back: true, Order: []query.Order{{F: f("title"), Desc: true}, {F: f("id")}}, Take: 2, HasTake: true, Sel: []*schema.Field{f("id")}},
-		"distinct": {Distinct: []*schema.Field{f("title")}, Where: relWhere(t, post, map[string]any{"author": map[string]any{"name": "a"}}), Order: []query.Order{{F: f("id")}}, Skip: 1, Sel: []*schema.Field{f("id")}},
+		"cursor":   {Ext: &query.Ext{Cursor: cur}, Order: []query.Order{{F: f("score")}, {F: f("id")}}, Take: 2, HasTake: true, Sel: []*schema.Field{f("id")}},
+		"back":     {Ext: &query.Ext{Back: true}, Order: []query.Order{{F: f("title"), Desc: true}, {F: f("id")}}, Take: 2, HasTake: true, Sel: []*schema.Field{f("id")}},
+		"distinct": {Ext: &query.Ext{Distinct: []*schema.Field{f("title")}}, Where: relWhere(t, post, map[string]any{"author": map[string]any{"name": "a"}}), Order: []query.Order{{F: f("id")}}, Skip: 1, Sel: []*schema.Field{f("id")}},
 	}
 	for name, q := range cases {
 		check(t, name, func(d dialect.Dialect) sqlgen.Stmt { return sqlgen.Select(d, post, q, false) }, relGolden[name])

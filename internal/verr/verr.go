@@ -25,7 +25,38 @@ const (
 	CodeForeignKey      Code = "V5002"
 	CodeNotNull         Code = "V5003"
 	CodeSerialization   Code = "V5004"
+
+	CodeClosed             Code = "V1003"
+	CodeInvalidCacheOption Code = "V10001"
+	CodeInvalidCacheKey    Code = "V10002"
+	CodeNotCacheable       Code = "V10003"
+	CodeCacheNotConfigured Code = "V10004"
+	CodeCacheInvalidation  Code = "V10005"
 )
+
+// ErrOutOfRange is wrapped by the error of a read that met a number its Go
+// field cannot hold; viborm.ErrOutOfRange is this value.
+var ErrOutOfRange = errors.New("viborm: value out of the range of its Go field")
+
+// Closed is the error of an operation op started after the client closed.
+func Closed(op string) *Error {
+	return &Error{Code: CodeClosed, Op: op, Message: "the client is closed"}
+}
+
+// WithOp fills in the model and operation of err when it is an *Error that
+// lacks them, and returns err.
+func WithOp(err error, model, op string) error {
+	var e *Error
+	if errors.As(err, &e) {
+		if e.Model == "" {
+			e.Model = model
+		}
+		if e.Op == "" {
+			e.Op = op
+		}
+	}
+	return err
+}
 
 // Error is an error of a stage: a code, where it happened and why.
 type Error struct {

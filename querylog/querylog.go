@@ -1,16 +1,24 @@
-package viborm
+// Package querylog logs the SQL statements of a viborm client with log/slog:
+// a [viborm.Hook] to put in viborm.Config.Hooks.
+//
+//	db, err := viborm.NewClient(viborm.Config{
+//		// …
+//		Hooks: []viborm.Hook{querylog.New(slog.Default(), &querylog.Options{SlowThreshold: 200 * time.Millisecond})},
+//	})
+package querylog
 
 import (
 	"context"
 	"log/slog"
 	"time"
 
+	viborm "github.com/viborm/viborm-go"
 	"github.com/viborm/viborm-go/internal/redact"
 )
 
-// QueryLoggerOptions configures a [QueryLogger]. A nil *QueryLoggerOptions,
-// and every nil or zero field, means the default.
-type QueryLoggerOptions struct {
+// Options configures a [Logger]. A nil *Options, and every nil or zero
+// field, means the default.
+type Options struct {
 	// Level is the level of a statement's record. Nil means
 	// slog.LevelDebug.
 	Level slog.Leveler
@@ -24,36 +32,36 @@ type QueryLoggerOptions struct {
 	// slog.LevelWarn.
 	SlowLevel slog.Leveler
 	// Args logs the statements' argument values, their SQL as it was sent
-	// and database errors as they are. Values can be user data, so by default only their number is
-	// logged, and the quoted parts and numbers of error messages (MySQL
-	// quotes a duplicate value) are replaced by '?'.
+	// and database errors as they are. Values can be user data, so by
+	// default only their number is logged, and the quoted parts and numbers
+	// of error messages (MySQL quotes a duplicate value) are replaced by '?'.
 	Args bool
 }
 
-// QueryLogger is a [Hook] that logs every SQL statement with log/slog: the
+// Logger is a [viborm.Hook] that logs every SQL statement with log/slog: the
 // SQL text, its duration, the rows it affected, the model and operation that
 // ran it, and its error. Argument values are left out unless
-// [QueryLoggerOptions.Args] asks for them: the SQL is logged with its
+// [Options.Args] asks for them: the SQL is logged with its
 // placeholders and with any literal value (a LIMIT, a number or string
-// written into raw SQL) replaced by '?'. Put it in [Config.Hooks]; it is safe for concurrent use.
-type QueryLogger struct {
+// written into raw SQL) replaced by '?'. Put it in viborm.Config.Hooks; it
+// is safe for concurrent use.
+type Logger struct {
 	log                    *slog.Logger
 	level, errLevel, slowL slog.Leveler
 	slow                   time.Duration
 	args                   bool
 }
 
-// NewQueryLogger returns a QueryLogger writing to l (nil means
-// slog.Default()).
-func NewQueryLogger(l *slog.Logger, opts *QueryLoggerOptions) *QueryLogger {
-	var o QueryLoggerOptions
+// New returns a Logger writing to l (nil means slog.Default()).
+func New(l *slog.Logger, opts *Options) *Logger {
+	var o Options
 	if opts != nil {
 		o = *opts
 	}
 	if l == nil {
 		l = slog.Default()
 	}
-	q := &QueryLogger{log: l, level: o.Level, errLevel: o.ErrorLevel, slowL: o.SlowLevel, slow: o.SlowThreshold, args: o.Args}
+	q := &Logger{log: l, level: o.Level, errLevel: o.ErrorLevel, slowL: o.SlowLevel, slow: o.SlowThreshold, args: o.Args}
 	if q.level == nil {
 		q.level = slog.LevelDebug
 	}
@@ -67,18 +75,18 @@ func NewQueryLogger(l *slog.Logger, opts *QueryLoggerOptions) *QueryLogger {
 }
 
 // BeforeOperation returns ctx: operations are not logged.
-func (q *QueryLogger) BeforeOperation(ctx context.Context, _ *OperationEvent) context.Context {
+func (q *Logger) BeforeOperation(ctx context.Context, _ *viborm.OperationEvent) context.Context {
 	return ctx
 }
 
 // AfterOperation does nothing.
-func (q *QueryLogger) AfterOperation(context.Context, *OperationEvent) {}
+func (q *Logger) AfterOperation(context.Context, *viborm.OperationEvent) {}
 
 // BeforeQuery returns ctx.
-func (q *QueryLogger) BeforeQuery(ctx context.Context, _ *QueryEvent) context.Context { return ctx }
+func (q *Logger) BeforeQuery(ctx context.Context, _ *viborm.QueryEvent) context.Context { return ctx }
 
 // AfterQuery logs the statement.
-func (q *QueryLogger) AfterQuery(ctx context.Context, e *QueryEvent) {
+func (q *Logger) AfterQuery(ctx context.Context, e *viborm.QueryEvent) {
 	slow := e.Err == nil && q.slow > 0 && e.Duration >= q.slow
 	level := q.level.Level()
 	switch {
