@@ -791,3 +791,32 @@ func TestWaitUntilSchedulesCacheWork(t *testing.T) {
 		t.Fatal("running the task did not store the result")
 	}
 }
+
+// TestCacheKeysAreStable pins whole keys: a release that changes them makes
+// every cached entry unreachable, so a change here must be deliberate (and
+// in the CHANGELOG).
+func TestCacheKeysAreStable(t *testing.T) {
+	kv, err := cache.New(newCacheDriver(t, "memory", newClock()), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cached := newClient(t, "sqlite", viborm.Config{Cache: kv}).WithCache(viborm.CacheOptions{})
+	cases := []struct {
+		op   viborm.Op
+		args any
+		want string
+	}{
+		{viborm.OpFindMany, viborm.FindMany{Where: viborm.Where{"age": viborm.Gte(18), "active": true}, OrderBy: []viborm.Order{viborm.Desc("age")}, Take: ptr(10)}, "user:findMany:80ac78620c37b8ae9a9cef6199d26a7f"},
+		{viborm.OpFindUnique, viborm.FindUnique{Where: viborm.Where{"id": 7}, Select: []string{"id", "email"}}, "user:findUnique:6bcea2aa403af2b8093bd577e1babd61"},
+		{viborm.OpCount, viborm.Count{Where: viborm.Where{"email": viborm.Contains("@example.com")}}, "user:count:879d6e89696c27ce9578ce2cab617ec8"},
+	}
+	for _, c := range cases {
+		k, err := Users.CacheKey(cached, c.op, c.args)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := "viborm:" + c.want; k != want {
+			t.Errorf("%s key %q, want %q", c.op, k, want)
+		}
+	}
+}

@@ -158,3 +158,24 @@ func FuzzKeyArgs(f *testing.F) {
 		}
 	})
 }
+
+// FuzzStringKey checks that StringKey is Key of the same bytes as a string,
+// for every version and both hashes.
+func FuzzStringKey(f *testing.F) {
+	f.Add([]byte("w\x01\x02id"), "", false)
+	f.Add(make([]byte, 300), "2", false) // longer than StringKey's stack buffer
+	f.Add([]byte("x"), "1.0", true)
+	f.Fuzz(func(t *testing.T, arg []byte, version string, compat bool) {
+		opts := &cache.KeyOptions{Version: version, Compat: compat}
+		want, werr := cache.Key("user", "findMany", string(arg), opts)
+		got, gerr := cache.StringKey("user", "findMany", arg, opts)
+		if got != want || (werr == nil) != (gerr == nil) {
+			t.Fatalf("StringKey = %q, %v; Key = %q, %v", got, gerr, want, werr)
+		}
+		if !compat && version == "" {
+			if k, _ := cache.StringKey("user", "findMany", arg, nil); k != want {
+				t.Fatalf("nil options: %q, want %q", k, want)
+			}
+		}
+	})
+}

@@ -75,6 +75,35 @@ func Key(model, op string, args any, opts *KeyOptions) (string, error) {
 	return buildKey(Prefix(o.Version), model, op, args, o.Compat)
 }
 
+// StringKey returns Key(model, op, string(arg), opts): the key of a read
+// whose arguments are a string, here given as its bytes (an application's
+// own canonical encoding of its arguments, as the ORM's). It is the same
+// key, computed without copying arg or boxing it in an interface, so a
+// caller that encodes into a stack buffer derives a key with one
+// allocation: the key itself.
+func StringKey(model, op string, arg []byte, opts *KeyOptions) (string, error) {
+	if opts != nil && opts.Compat {
+		return Key(model, op, string(arg), opts)
+	}
+	// The tagged encoding of a string (see encoder.str), hashed at once.
+	var tb [256]byte
+	b := append(tb[:0], tagString)
+	b = binary.AppendUvarint(b, uint64(len(arg)))
+	b = append(b, arg...)
+	h := sha256.Sum256(b)
+	var kb [192]byte
+	k := append(kb[:0], "viborm:"...)
+	if opts != nil && opts.Version != "" {
+		k = append(append(append(k, 'v'), opts.Version...), ':') // Prefix's form
+	}
+	k = append(k, model...)
+	k = append(k, ':')
+	k = append(k, op...)
+	k = append(k, ':')
+	k = hex.AppendEncode(k, h[:16])
+	return string(k), nil
+}
+
 func buildKey(prefix, model, op string, args any, compat bool) (string, error) {
 	var sum [32]byte
 	n := 32

@@ -96,7 +96,7 @@ func (c *Conn) CacheKey(md *schema.Model, op string, q *query.Query) (string, er
 		return c.e.FullKey(c.pol.Key), nil
 	}
 	var buf [128]byte
-	k, err := cache.Key(md.Name, op, string(q.Encode(buf[:0])), c.e.keyOpt)
+	k, err := cache.StringKey(md.Name, op, q.Encode(buf[:0]), c.e.keyOpt)
 	if err != nil {
 		return "", &verr.Error{Code: verr.CodeInvalidCacheKey, Model: md.Name, Op: op, Message: "cannot derive a cache key", Err: err}
 	}
