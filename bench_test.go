@@ -168,3 +168,47 @@ func BenchmarkCachedHit(b *testing.B) {
 		}
 	})
 }
+
+// TestCachedHitAllocations pins what a cached hit allocates on the memory
+// driver: the normalised query, the where's condition, the key, and the
+// caller's copy of the rows (findMany: the slice; ReadOnly: nothing), and
+// nothing else. A closure on the hit path, or a key built through an
+// interface, shows here first.
+func TestCachedHitAllocations(t *testing.T) {
+	ctx := context.Background()
+	clk := newClock()
+	// Inline: the miss stores its entry before it returns.
+	kv, err := cache.New(newCacheDriver(t, "memory", clk), &cache.Options{Now: clk.Now, WaitUntil: cache.Inline})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := newClient(t, "sqlite", viborm.Config{Models: []viborm.AnyModel{Members}, Cache: kv})
+	m, err := Members.Create(ctx, db, viborm.Create{Data: viborm.Data{"email": "a@x", "name": "A", "active": true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cached := db.WithCache(viborm.CacheOptions{TTL: time.Hour})
+	readOnly := db.WithCache(viborm.CacheOptions{TTL: time.Hour, ReadOnly: true})
+	many := viborm.FindMany{Where: viborm.Where{"active": true}}
+	unique := viborm.FindUnique{Where: viborm.Where{"id": m.ID}}
+	for _, c := range []struct {
+		name string
+		read func() error
+		max  float64
+	}{
+		{"findUnique", func() error { _, err := Members.FindUnique(ctx, cached, unique); return err }, 4},
+		{"findMany", func() error { _, err := Members.FindMany(ctx, cached, many); return err }, 4},
+		{"findMany/readonly", func() error { _, err := Members.FindMany(ctx, readOnly, many); return err }, 3},
+	} {
+		if err := c.read(); err != nil { // the miss that fills the entry
+			t.Fatal(err)
+		}
+		if n := testing.AllocsPerRun(100, func() {
+			if err := c.read(); err != nil {
+				t.Fatal(err)
+			}
+		}); n > c.max {
+			t.Errorf("%s: a hit allocates %v times, want at most %v", c.name, n, c.max)
+		}
+	}
+}

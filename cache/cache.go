@@ -878,6 +878,38 @@ func Load[T any](ctx context.Context, c *Cache, key string, p Policy, load func(
 // from there, without decoding: like a loaded value, it is then shared by
 // every reader and must be treated as read-only.
 func LoadChecked[T any](ctx context.Context, c *Cache, key string, p Policy, load func(context.Context) (T, error), check func(T) (T, error)) (T, error) {
+	return LoadFrom(ctx, c, key, p, funcSource[T]{load, check})
+}
+
+// Source is what [LoadFrom] reads through: Load answers a miss, as the load
+// of [Load], and Check vets every value found in the cache, as the check of
+// [LoadChecked].
+type Source[T any] interface {
+	Load(ctx context.Context) (T, error)
+	Check(v T) (T, error)
+}
+
+// funcSource is the Source of Load and LoadChecked.
+type funcSource[T any] struct {
+	load  func(context.Context) (T, error)
+	check func(T) (T, error)
+}
+
+func (s funcSource[T]) Load(ctx context.Context) (T, error) { return s.load(ctx) }
+
+func (s funcSource[T]) Check(v T) (T, error) {
+	if s.check == nil {
+		return v, nil
+	}
+	return s.check(v)
+}
+
+// LoadFrom is [LoadChecked] with the load and the check of src. Where
+// LoadChecked's funcs are closures that a miss hands to another goroutine,
+// and so are allocated on every read, a Source that is a small struct value
+// (not a pointer) is copied only when the read must load or refresh: a
+// fresh hit allocates nothing for it.
+func LoadFrom[T any, S Source[T]](ctx context.Context, c *Cache, key string, p Policy, src S) (T, error) {
 	var zero T
 	rp, err := c.resolve(p)
 	if err != nil {
@@ -900,7 +932,7 @@ func LoadChecked[T any](ctx context.Context, c *Cache, key string, p Policy, loa
 		rp.start = time.Now()
 	}
 	if len(rp.deps) > 0 && c.depIdx == nil {
-		return loadUnstored(ctx, c, full, rp, load)
+		return loadUnstored(ctx, c, full, rp, loadOf[T](src))
 	}
 	var driverErr error
 	var seq uint64 // shared loads retired before this read looked
@@ -915,8 +947,8 @@ func LoadChecked[T any](ctx context.Context, c *Cache, key string, p Policy, loa
 			c.logFailure(ctx, "get", err)
 		} else if ok {
 			v, derr := decodeValue[T](c.codec, e.Value)
-			if derr == nil && check != nil {
-				if v, derr = check(v); derr != nil {
+			if derr == nil {
+				if v, derr = src.Check(v); derr != nil {
 					derr = &EntryError{Reason: "value rejected by the reader", Err: derr}
 				}
 			}
@@ -939,6 +971,7 @@ func LoadChecked[T any](ctx context.Context, c *Cache, key string, p Policy, loa
 					return v, nil
 				}
 				if rp.window > 0 && age <= e.TTL+rp.window {
+					load := loadOf[T](src)
 					c.refresh(ctx, full, rp, func(ctx context.Context) (any, error) { return load(ctx) })
 					c.observeRead(ctx, full, OutcomeStale, false, nil, rp, nil)
 					return v, nil
@@ -947,12 +980,23 @@ func LoadChecked[T any](ctx context.Context, c *Cache, key string, p Policy, loa
 		}
 	}
 	if rp.bypass {
-		return loadBypass(ctx, c, full, rp, load)
+		return loadBypass(ctx, c, full, rp, loadOf[T](src))
 	}
 	if c.hookBeforeJoin != nil {
 		c.hookBeforeJoin()
 	}
-	return loadShared(ctx, c, full, rp, load, check, driverErr, seq, 0)
+	return loadShared(ctx, c, full, rp, loadOf[T](src), checkOf[T](src), driverErr, seq, 0)
+}
+
+// loadOf returns the load of a copy of src, for the paths that hand it to
+// another goroutine; the copy is what they allocate.
+func loadOf[T any, S Source[T]](src S) func(context.Context) (T, error) {
+	return func(ctx context.Context) (T, error) { return src.Load(ctx) }
+}
+
+// checkOf returns the check of a copy of src (see loadOf).
+func checkOf[T any, S Source[T]](src S) func(T) (T, error) {
+	return func(v T) (T, error) { return src.Check(v) }
 }
 
 func (c *Cache) lookup(ctx context.Context, full string) (Entry, bool, error) {

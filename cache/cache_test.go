@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/viborm/viborm-go/cache"
+	"github.com/viborm/viborm-go/cache/memorycache"
 )
 
 func quietLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
@@ -660,4 +661,52 @@ func TestContextHonoringDriverBoundedThroughContext(t *testing.T) {
 			t.Fatalf("the fill after the slow read was not stored: %v, %v", ok, err)
 		}
 	})
+}
+
+// valueSource is a cache.Source held by value, with pointers in it as a
+// real one has (the ORM's holds its query and model).
+type valueSource struct {
+	v    *string
+	want *string
+}
+
+func (s valueSource) Load(context.Context) (string, error) { return *s.v, nil }
+
+func (s valueSource) Check(v string) (string, error) {
+	if v != *s.want {
+		return "", errors.New("not mine")
+	}
+	return v, nil
+}
+
+// TestLoadFromHitAllocatesNoSource checks that a fresh hit through LoadFrom
+// with a Source held by value allocates only the entry's full key: the
+// source is copied only on the paths that load. (Closures over it would be
+// allocated on every read, hits included, since a miss hands them to
+// another goroutine.)
+func TestLoadFromHitAllocatesNoSource(t *testing.T) {
+	mem, err := memorycache.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := cache.New(mem, &cache.Options{WaitUntil: cache.Inline})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx := context.Background()
+	p := cache.Policy{TTL: time.Hour}
+	v, want := "v", "v"
+	src := valueSource{&v, &want}
+	if got, err := cache.LoadFrom(ctx, c, "m:op:k", p, src); err != nil || got != "v" {
+		t.Fatalf("miss: %q, %v", got, err)
+	}
+	n := testing.AllocsPerRun(200, func() {
+		if _, err := cache.LoadFrom(ctx, c, "m:op:k", p, src); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if n > 1 {
+		t.Errorf("a LoadFrom hit allocates %v times, want 1 (the full key)", n)
+	}
 }

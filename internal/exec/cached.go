@@ -40,30 +40,46 @@ func Load[R any](ctx context.Context, c Conn, q Querier, md *schema.Model, qu *q
 // the database answers, its result replaces the entry, and the cache logs
 // the failure without the key.
 func ReadThrough[R any](ctx context.Context, c Conn, kv *cache.Cache, key string, pol cache.Policy, md *schema.Model, q *query.Query, orErr bool, spec *Spec[R]) (v R, own bool, err error) {
-	check := func(p Payload) (Payload, error) {
-		if p.Raw == nil {
-			if p.Kind != spec.Kind || p.MD != md || !query.SameShape(p.Q, q) {
-				return Payload{}, errCachedShape
-			}
-			return p, nil
-		}
-		v, err := spec.Decode(md, q, p.Raw)
-		if err != nil {
-			return Payload{}, err
-		}
-		// A cache that shares checked values keeps this one in memory for
-		// later reads, as it keeps a loaded one: then it is not the caller's.
-		return Payload{Kind: spec.Kind, MD: md, Q: q, V: v, Own: !kv.SharesChecked()}, nil
-	}
-	p, err := cache.LoadChecked(ctx, kv, key, pol, func(ctx context.Context) (Payload, error) {
-		v, err := Load(ctx, c, c.Querier(), md, q, orErr, spec)
-		if err != nil {
-			return Payload{}, err
-		}
-		return Payload{Kind: spec.Kind, MD: md, Q: q, V: v}, nil
-	}, check)
+	p, err := cache.LoadFrom(ctx, kv, key, pol, source[R]{c, kv, md, q, orErr, spec})
 	if err != nil {
 		return v, false, err
 	}
 	return p.V.(R), p.Own, nil
+}
+
+// source is the cache.Source of ReadThrough. It is a value, so that a hit
+// does not allocate it (see cache.LoadFrom).
+type source[R any] struct {
+	c     Conn
+	kv    *cache.Cache
+	md    *schema.Model
+	q     *query.Query
+	orErr bool
+	spec  *Spec[R]
+}
+
+// Load answers a miss from the database.
+func (s source[R]) Load(ctx context.Context) (Payload, error) {
+	v, err := Load(ctx, s.c, s.c.Querier(), s.md, s.q, s.orErr, s.spec)
+	if err != nil {
+		return Payload{}, err
+	}
+	return Payload{Kind: s.spec.Kind, MD: s.md, Q: s.q, V: v}, nil
+}
+
+// Check accepts a cached payload only if it is this read's result.
+func (s source[R]) Check(p Payload) (Payload, error) {
+	if p.Raw == nil {
+		if p.Kind != s.spec.Kind || p.MD != s.md || !query.SameShape(p.Q, s.q) {
+			return Payload{}, errCachedShape
+		}
+		return p, nil
+	}
+	v, err := s.spec.Decode(s.md, s.q, p.Raw)
+	if err != nil {
+		return Payload{}, err
+	}
+	// A cache that shares checked values keeps this one in memory for
+	// later reads, as it keeps a loaded one: then it is not the caller's.
+	return Payload{Kind: s.spec.Kind, MD: s.md, Q: s.q, V: v, Own: !s.kv.SharesChecked()}, nil
 }
