@@ -13,8 +13,9 @@
 // Keys read "viborm[:v<version>]:<model>:<operation>:<hash>". [Key] and
 // [Cache.Key] build them from Go arguments; the default hash is the first 128
 // bits of a SHA-256 over a type-tagged encoding, and [KeyOptions.Compat]
-// reproduces the TypeScript VibORM keys. A key that already starts with
-// "viborm:" is used as it is; any other key is prefixed.
+// reproduces the TypeScript VibORM keys; [StringKey] is Key of arguments
+// already encoded to bytes, without copying them. A key that already starts
+// with "viborm:" is used as it is; any other key is prefixed.
 //
 // # Reads
 //
@@ -23,7 +24,9 @@
 // in the background, one refresher per key; a miss runs the loader once for
 // all concurrent callers of the key and stores the result. [Policy] carries
 // the per-read settings: TTL ([ParseTTL] reads "5 minutes"), SWR and its
-// window, bypass and a custom key.
+// window, bypass and a custom key. [LoadChecked] adds a check that every
+// value found in the cache passes, and [LoadFrom] takes both as a [Source]
+// value, so that a hit allocates neither.
 //
 // # Invalidation
 //
