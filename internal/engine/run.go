@@ -33,6 +33,7 @@ func Read[R any](ctx context.Context, c *Conn, md *schema.Model, op string, norm
 	return res, err
 }
 
+// read is Read without the hooks and the conversion of its error.
 func read[R any](ctx context.Context, c *Conn, md *schema.Model, op string, norm Norm, spec *exec.Spec[R]) (R, error) {
 	var zero R
 	if err := c.Start(md); err != nil {
