@@ -100,15 +100,17 @@ func (i *Invalidate) inval() engine.Inval {
 }
 
 // invalidateFailed reports an invalidation after a committed write that
-// failed for good: after its retries, or abandoned because the client
-// closed.
+// failed: after its retry window (it is then owed), or abandoned because
+// the client closed.
 func (c *Client) invalidateFailed(err error, closed bool) {
-	e := &Error{Code: CodeCacheInvalidation, Message: "invalidation after a committed write failed", Err: err}
+	e := &Error{Code: CodeCacheInvalidation, Message: "invalidation after a committed write failed; owed: retried every 5s until the cache takes it", Err: err}
+	msg := "viborm: cache invalidation failed after its retries; owed until the cache is back"
 	if closed {
 		e.Message = "invalidation after a committed write abandoned: the client is closed"
 		e.Err = errors.Join(ErrClosed, err)
+		msg = "viborm: cache invalidation abandoned: the client is closed"
 	}
-	c.cfg.Logger.Error("viborm: cache invalidation gave up", "err", e.Err)
+	c.cfg.Logger.Error(msg, "err", e.Err)
 	if c.cfg.OnInvalidateError != nil {
 		c.cfg.OnInvalidateError(e)
 	}

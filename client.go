@@ -70,13 +70,19 @@ type Config struct {
 	// background. Zero means the cache's timeout where the cache reports
 	// one (a Timeout() method), otherwise cache.DefaultTimeout (250ms).
 	InvalidateTimeout time.Duration
-	// InvalidateRetry bounds how long a failed invalidation after a
-	// committed write is retried in the background. Default 30s.
+	// InvalidateRetry is how long a failed invalidation after a committed
+	// write is retried in the background with a backoff (50ms to 2s).
+	// Default 30s. An invalidation still failing then is reported through
+	// OnInvalidateError and owed: it is retried every 5s, with every other
+	// owed one, until the cache takes it or the client closes, so that
+	// cached reads from before the write do not outlive a long cache outage
+	// by more than a few seconds.
 	InvalidateRetry time.Duration
 	// OnInvalidateError, when set, is called when an invalidation after a
-	// committed write has failed for good: after the retries, or when
-	// [Client.Close] abandoned the retry (the error then matches
-	// [ErrClosed] as well as [ErrCacheInvalidation]).
+	// committed write has failed: once its InvalidateRetry window has
+	// passed (it is then owed), or when [Client.Close] abandoned its retry
+	// or the owed ones (the error then matches [ErrClosed] as well as
+	// [ErrCacheInvalidation]).
 	OnInvalidateError func(err error)
 	// CheckSchema makes NewClient compare the models with the database's
 	// tables (see [Client.CheckSchema]) and fail on a missing table or
@@ -152,8 +158,9 @@ func (c *Client) Close() error { return c.Shutdown(context.Background()) }
 
 // Shutdown closes the client: every operation started after it fails with
 // [ErrClosed] (code [CodeClosed]). It stops the client's background work
-// and waits for it: an invalidation retry still running is abandoned at
-// once and reported through Config.OnInvalidateError (the error matches
+// and waits for it: an invalidation retry still running, and the owed
+// invalidations (see Config.InvalidateRetry), are abandoned at once and
+// reported through Config.OnInvalidateError (the error matches
 // [ErrClosed]), and so is the invalidation of a write that commits while
 // Shutdown runs. Then it shuts the cache down, waiting for its refreshes
 // and writes until ctx ends (see cache.Cache.Shutdown: when ctx ends first,

@@ -1,12 +1,17 @@
 // Package inval runs the cache invalidations that follow committed writes:
 // at once, bounded by a timeout so that a slow cache never holds a write,
 // and on failure again in the background with a backoff, until they
-// succeed, a retry window ends or the client closes. It is the only
+// succeed, a retry window ends or the client closes. An invalidation still
+// failing when its window ends is reported, and owed: one background loop
+// retries every owed pattern at a slow pace until the cache takes them or
+// the client closes, so that entries written before a write cannot outlive
+// a long outage of the cache by more than that pace. It is the only
 // background work of the ORM client (the cache runs its own).
 package inval
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"sync"
 	"time"
@@ -22,22 +27,35 @@ type Options struct {
 	Retry time.Duration
 	// Log receives the failures that are retried.
 	Log *slog.Logger
-	// Failed reports an invalidation given up: after its retries, or
-	// (closed) abandoned because the invalidator closed.
+	// Failed reports an invalidation given up: after its retries (it is
+	// then owed), or (closed) abandoned because the invalidator closed.
 	Failed func(err error, closed bool)
 }
 
+// OwedPace is how often the owed invalidations are retried: the cache's
+// circuit breaker cool-down, so that an attempt follows soon after the
+// cache is back.
+const OwedPace = 5 * time.Second
+
+// MaxOwed bounds the owed patterns. Beyond it they are replaced by one
+// pattern clearing every entry of the cache's prefix: a heavier
+// invalidation, but never a missed one.
+const MaxOwed = 1024
+
 // Invalidator invalidates after writes. Its retries run through the
 // cache's WaitUntil hook when it has one, otherwise on goroutines it owns;
-// Close waits for them either way.
+// the loop of the owed invalidations, which can last as long as an outage,
+// always runs on a goroutine it owns. Close waits for them all.
 type Invalidator struct {
 	c      *cache.Cache
 	o      Options
 	bg     sync.WaitGroup
 	ctx    context.Context
 	cancel context.CancelFunc
-	mu     sync.Mutex // orders bg.Add against Close
+	mu     sync.Mutex // orders bg.Add against Close; guards owed
 	closed bool
+	owed   map[string]struct{} // patterns given up, retried by owedLoop
+	owing  bool                // owedLoop is running
 }
 
 // New returns an invalidator of c.
@@ -108,6 +126,77 @@ func (v *Invalidator) retry(patterns []string, err error) {
 		delay = min(delay*2, 2*time.Second)
 	}
 	v.o.Failed(err, false)
+	v.owe(patterns)
+}
+
+// owe adds patterns to the owed set and starts owedLoop if it is not
+// running. It runs on a retry goroutine, which the bg count covers until
+// owe returns.
+func (v *Invalidator) owe(patterns []string) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.closed {
+		return // Close cancelled v.ctx after the last attempt: nothing runs now
+	}
+	if v.owed == nil {
+		v.owed = make(map[string]struct{})
+	}
+	for _, p := range patterns {
+		v.owed[p] = struct{}{}
+	}
+	if len(v.owed) > MaxOwed {
+		v.owed = map[string]struct{}{v.c.Prefix() + ":*": {}}
+	}
+	if v.owing {
+		return
+	}
+	v.owing = true
+	v.bg.Add(1)
+	go v.owedLoop()
+}
+
+// owedLoop retries the owed patterns every OwedPace until none is left or
+// the invalidator closes, which reports them abandoned.
+func (v *Invalidator) owedLoop() {
+	defer v.bg.Done()
+	var err error
+	for {
+		t := time.NewTimer(OwedPace)
+		select {
+		case <-t.C:
+		case <-v.ctx.Done():
+			t.Stop()
+			v.mu.Lock()
+			v.owing = false
+			v.mu.Unlock()
+			v.o.Failed(errors.Join(errors.New("owed invalidations abandoned"), err), true)
+			return
+		}
+		v.mu.Lock()
+		patterns := make([]string, 0, len(v.owed))
+		for p := range v.owed {
+			patterns = append(patterns, p)
+		}
+		v.mu.Unlock()
+		ctx, cancel := context.WithTimeout(v.ctx, v.o.Timeout)
+		err = v.c.Invalidate(ctx, patterns...)
+		cancel()
+		if err != nil {
+			continue
+		}
+		v.mu.Lock()
+		for _, p := range patterns {
+			delete(v.owed, p)
+		}
+		done := len(v.owed) == 0
+		if done {
+			v.owing = false
+		}
+		v.mu.Unlock()
+		if done {
+			return
+		}
+	}
 }
 
 // Close abandons the retries at once (each reported as closed) and waits

@@ -3,6 +3,7 @@ package inval_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"sync"
@@ -115,6 +116,69 @@ func TestCloseAbandonsRetriesAndStartsNoMore(t *testing.T) {
 		v.AfterWrite(context.Background(), []string{"viborm:user:*"})
 		if len(r.errs) != 2 || !r.closed[1] || handed.Load() != 1 {
 			t.Fatalf("a write after Close: reports %v closed %v, %d tasks", r.errs, r.closed, handed.Load())
+		}
+	})
+}
+
+// TestOwedAfterTheWindowUntilTheCacheIsBack: an invalidation still failing
+// when its window ends is reported once, and kept: once the cache is back,
+// however much later, it is done within OwedPace (plus the cache's breaker
+// cool-down), with no further report. Before, it was dropped, and entries
+// written before the write outlived the outage until their TTL.
+func TestOwedAfterTheWindowUntilTheCacheIsBack(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		d, v, r := setup(t, 5*time.Second, nil)
+		defer v.Close()
+		v.AfterWrite(context.Background(), []string{"viborm:user:*"})
+		v.AfterWrite(context.Background(), []string{"viborm:user:*", "viborm:post:*"})
+		time.Sleep(time.Minute) // far beyond the window
+		synctest.Wait()
+		if len(r.errs) != 2 || r.closed[0] || r.closed[1] {
+			t.Fatalf("reports %v (closed %v), want one failure per write after the window", r.errs, r.closed)
+		}
+		d.up.Store(true)
+		time.Sleep(inval.OwedPace + 5*time.Second)
+		synctest.Wait()
+		if n := d.cleared.Load(); n != 2 {
+			t.Fatalf("cleared %d patterns after the cache came back, want the 2 owed ones", n)
+		}
+		if len(r.errs) != 2 {
+			t.Fatalf("reports %v after the owed invalidations succeeded", r.errs)
+		}
+	})
+}
+
+// TestCloseAbandonsOwedInvalidations: Close reports what is still owed as
+// abandoned, once, and returns.
+func TestCloseAbandonsOwedInvalidations(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		_, v, r := setup(t, 5*time.Second, nil)
+		v.AfterWrite(context.Background(), []string{"viborm:user:*"})
+		time.Sleep(time.Minute)
+		synctest.Wait()
+		v.Close()
+		if len(r.errs) != 2 || r.closed[0] || !r.closed[1] {
+			t.Fatalf("reports %v (closed %v), want the window's failure, then one abandonment", r.errs, r.closed)
+		}
+	})
+}
+
+// TestOwedPatternsAreBounded: past MaxOwed distinct patterns, what is owed
+// becomes one pattern clearing the whole prefix.
+func TestOwedPatternsAreBounded(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		d, v, _ := setup(t, time.Second, nil)
+		defer v.Close()
+		for i := range inval.MaxOwed + 1 {
+			v.AfterWrite(context.Background(), []string{fmt.Sprintf("viborm:m%d:*", i)})
+		}
+		time.Sleep(time.Minute)
+		synctest.Wait()
+		d.up.Store(true)
+		time.Sleep(inval.OwedPace + 5*time.Second)
+		synctest.Wait()
+		if n := d.cleared.Load(); n != 1 {
+			t.Fatalf("cleared %d patterns, want the one prefix pattern", n)
 		}
 	})
 }
