@@ -10,7 +10,6 @@ import (
 
 	viborm "github.com/viborm/viborm-go"
 	"github.com/viborm/viborm-go/cache"
-	"github.com/viborm/viborm-go/cache/rediscache"
 )
 
 // BenchmarkTiersCompact is BenchmarkTiers' PostgreSQL findMany of 10 and
@@ -30,24 +29,11 @@ func BenchmarkTiersCompact(b *testing.B) {
 					db := env.client(nil)
 					seedUsers(b, db, n)
 					r = db
-				case "redis":
-					db := env.client(env.cache("redis"))
-					seedUsers(b, db, n)
-					r = db.WithCache(viborm.CacheOptions{TTL: time.Hour})
 				case "rawGET-json", "rawGET-compact":
 					rawGET(b, env, n, kind == "rawGET-compact")
 					return
 				default:
-					d, err := rediscache.New(env.rdb, &rediscache.Options{Codec: cache.CompactJSON})
-					if err != nil {
-						b.Fatal(err)
-					}
-					kv, err := cache.New(d, &cache.Options{Version: env.version})
-					if err != nil {
-						b.Fatal(err)
-					}
-					cleanUp(b, env)
-					db := env.client(kv)
+					db := env.client(env.cache(kind))
 					seedUsers(b, db, n)
 					r = db.WithCache(viborm.CacheOptions{TTL: time.Hour})
 				}
@@ -61,19 +47,11 @@ func BenchmarkTiersCompact(b *testing.B) {
 // benchmark reads (its JSON or compact form): the floor of that hit.
 func rawGET(b *testing.B, env *tierEnv, n int, compact bool) {
 	ctx := context.Background()
-	opts := &rediscache.Options{}
+	kind := "redis"
 	if compact {
-		opts.Codec = cache.CompactJSON
+		kind = "redis-compact"
 	}
-	d, err := rediscache.New(env.rdb, opts)
-	if err != nil {
-		b.Fatal(err)
-	}
-	kv, err := cache.New(d, &cache.Options{Version: env.version})
-	if err != nil {
-		b.Fatal(err)
-	}
-	cleanUp(b, env)
+	kv := env.cache(kind)
 	db := env.client(kv)
 	seedUsers(b, db, n)
 	if _, err := Users.FindMany(ctx, db.WithCache(viborm.CacheOptions{TTL: time.Hour}), viborm.FindMany{Where: viborm.Where{"active": true}}); err != nil {
@@ -106,22 +84,14 @@ func rawGET(b *testing.B, env *tierEnv, n int, compact bool) {
 func TestCompactRedisHitReadsTheRowsItWrote(t *testing.T) {
 	ctx := context.Background()
 	env := newTierEnv(t)
-	d, err := rediscache.New(env.rdb, &rediscache.Options{Codec: cache.CompactJSON})
-	if err != nil {
-		t.Fatal(err)
-	}
 	var mu sync.Mutex
 	var events []cache.Event
 	// Inline: the miss's write is done when the miss returns.
-	kv, err := cache.New(d, &cache.Options{Version: env.version, WaitUntil: cache.Inline, Observer: func(e cache.Event) {
+	kv := env.cacheWith("redis-compact", cache.Options{WaitUntil: cache.Inline, Observer: func(e cache.Event) {
 		mu.Lock()
 		events = append(events, e)
 		mu.Unlock()
 	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cleanUp(t, env)
 	db := env.client(kv)
 	seedUsers(t, db, 5)
 	r := db.WithCache(viborm.CacheOptions{TTL: time.Hour})
@@ -143,14 +113,4 @@ func TestCompactRedisHitReadsTheRowsItWrote(t *testing.T) {
 	if len(events) != 2 || events[1].Outcome != cache.OutcomeHit || events[1].DriverErr != nil {
 		t.Fatalf("cache events %+v; want a miss, then a hit", events)
 	}
-}
-
-// cleanUp has env clear its Redis keys at the end, as env.cache does.
-func cleanUp(t testing.TB, env *tierEnv) {
-	t.Helper()
-	cleaner, err := cache.New(newCacheDriverOn(t, env.rdb), &cache.Options{Version: env.version})
-	if err != nil {
-		t.Fatal(err)
-	}
-	env.kvs = append(env.kvs, cleaner)
 }

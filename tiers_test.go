@@ -48,9 +48,13 @@ func newTierEnv(t testing.TB) *tierEnv {
 	return env
 }
 
-// cache returns a cache of kind "memory", "redis" or "tiered" (its own L1
-// and bus subscription, live when it returns); nil for "uncached".
-func (env *tierEnv) cache(kind string) *cache.Cache {
+// cache returns a cache of kind "memory", "redis", "redis-compact" (the
+// Redis driver with cache.CompactJSON) or "tiered" (its own L1 and bus
+// subscription, live when it returns); nil for "uncached".
+func (env *tierEnv) cache(kind string) *cache.Cache { return env.cacheWith(kind, cache.Options{}) }
+
+// cacheWith is cache with options o; their Version is the env's.
+func (env *tierEnv) cacheWith(kind string, o cache.Options) *cache.Cache {
 	t := env.t
 	t.Helper()
 	var d cache.Driver
@@ -59,8 +63,12 @@ func (env *tierEnv) cache(kind string) *cache.Cache {
 		return nil
 	case "memory":
 		d = newCacheDriver(t, "memory", newClock())
-	case "redis", "tiered":
-		l2, err := rediscache.New(env.rdb, nil)
+	case "redis", "redis-compact", "tiered":
+		var ro *rediscache.Options
+		if kind == "redis-compact" {
+			ro = &rediscache.Options{Codec: cache.CompactJSON}
+		}
+		l2, err := rediscache.New(env.rdb, ro)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -85,7 +93,8 @@ func (env *tierEnv) cache(kind string) *cache.Cache {
 	default:
 		t.Fatalf("unknown cache kind %q", kind)
 	}
-	kv, err := cache.New(d, &cache.Options{Version: env.version})
+	o.Version = env.version
+	kv, err := cache.New(d, &o)
 	if err != nil {
 		t.Fatal(err)
 	}
