@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/viborm/viborm-go/cache"
+	"github.com/viborm/viborm-go/internal/testenv"
 )
 
 // transitions records the breaker's state changes reported to
@@ -37,7 +38,7 @@ func (r *transitions) String() string {
 type breakerEnv struct {
 	c    *cache.Cache
 	d    *mapDriver
-	logs *syncBuffer
+	logs *testenv.Buffer
 	tr   *transitions
 }
 
@@ -46,7 +47,7 @@ type breakerEnv struct {
 // cache's goroutines; run it inside synctest.
 func newBreakerCache(t *testing.T, o cache.Options) *breakerEnv {
 	t.Helper()
-	env := &breakerEnv{d: newMapDriver(nil), logs: &syncBuffer{}, tr: &transitions{}}
+	env := &breakerEnv{d: newMapDriver(nil), logs: &testenv.Buffer{}, tr: &transitions{}}
 	if o.Breaker == nil {
 		o.Breaker = &cache.BreakerOptions{Failures: 3, CoolDown: time.Second}
 	}

@@ -14,25 +14,8 @@ import (
 	"time"
 
 	"github.com/viborm/viborm-go/cache"
+	"github.com/viborm/viborm-go/internal/testenv"
 )
-
-// syncBuffer is a bytes.Buffer safe for the concurrent writes of a logger.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // ---- issue 7, item 1: an invalidation is bounded by a timeout ----
 
@@ -294,7 +277,7 @@ func TestLoaderPanicRepanicsInEveryWaiterWithOriginalValue(t *testing.T) {
 // logged with the stack, never swallowed.
 func TestLoaderPanicWithNoWaiterIsLogged(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		var logs syncBuffer
+		var logs testenv.Buffer
 		c, _ := cache.New(newMapDriver(nil), &cache.Options{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 		defer c.Close()
 		gate := make(chan struct{})
@@ -326,7 +309,7 @@ func TestLoaderPanicWithNoWaiterIsLogged(t *testing.T) {
 // refresh runs.
 func TestRefreshLoaderPanicIsLoggedAndStaleValueStays(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		var logs syncBuffer
+		var logs testenv.Buffer
 		clk := newClock()
 		d := newMapDriver(clk.Now)
 		c, _ := cache.New(d, &cache.Options{Now: clk.Now, Logger: slog.New(slog.NewTextHandler(&logs, nil))})

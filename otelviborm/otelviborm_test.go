@@ -1,7 +1,6 @@
 package otelviborm_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"database/sql"
@@ -10,7 +9,6 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -97,28 +95,10 @@ func (tel *telemetry) metrics(t testing.TB) map[string]metricdata.Aggregation {
 	return out
 }
 
-// syncBuffer is a bytes.Buffer for a logger written from several goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 type stack struct {
 	client *viborm.Client
 	kv     *cache.Cache
-	logs   *syncBuffer
+	logs   *testenv.Buffer
 	system string
 }
 
@@ -127,7 +107,7 @@ type stack struct {
 // every logger writing into logs.
 func newStack(t *testing.T, tel *telemetry, dialect, kind string) *stack {
 	t.Helper()
-	st := &stack{logs: &syncBuffer{}}
+	st := &stack{logs: &testenv.Buffer{}}
 	logger := slog.New(slog.NewJSONHandler(st.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	var cd cache.Driver
 	switch kind {

@@ -1,41 +1,22 @@
 package tiered_test
 
 import (
-	"bytes"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/viborm/viborm-go/cache"
 	"github.com/viborm/viborm-go/cache/cachetest"
 	"github.com/viborm/viborm-go/cache/memorycache"
 	"github.com/viborm/viborm-go/cache/tiered"
+	"github.com/viborm/viborm-go/internal/testenv"
 )
-
-// lockedBuffer is a bytes.Buffer safe for the bus goroutine and the test.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // TestCloseLogsNoOutage guards against Close being reported as a lost bus:
 // the subscription that Close ends is not an outage, so nothing is logged
 // at warning level.
 func TestCloseLogsNoOutage(t *testing.T) {
-	var logs lockedBuffer
+	var logs testenv.Buffer
 	l2, err := memorycache.New(nil)
 	if err != nil {
 		t.Fatal(err)
