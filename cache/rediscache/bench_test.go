@@ -23,6 +23,7 @@ import (
 	"github.com/viborm/viborm-go/cache"
 	"github.com/viborm/viborm-go/cache/gojsoncodec"
 	"github.com/viborm/viborm-go/cache/rediscache"
+	"github.com/viborm/viborm-go/internal/testenv"
 )
 
 // benchRow is a typical row: six fields.
@@ -170,8 +171,8 @@ func BenchmarkDecode100Rows(b *testing.B) {
 // unrelated ones. Target: ≤ 2 ms for the index. The SCAN fallback (what
 // the seed does, escaped) is measured for comparison.
 func BenchmarkClear1000Among1M(b *testing.B) {
-	srv := startPrivateServer(b)
-	client := redis.NewClient(&redis.Options{Addr: srv.addr})
+	srv := testenv.StartPrivateRedis(b)
+	client := redis.NewClient(&redis.Options{Addr: srv.Addr})
 	b.Cleanup(func() { client.Close() })
 	ctx := context.Background()
 	const unrelated = 1_000_000

@@ -101,8 +101,8 @@ func TestBusDeliversInOrder(t *testing.T) {
 // reported lost at once and resubscribed; a garbage message on the channel
 // is reported lost too (what it invalidated is unknown).
 func TestBusReportsKilledConnection(t *testing.T) {
-	s := startPrivateServer(t)
-	c := redis.NewClient(&redis.Options{Addr: s.addr})
+	s := testenv.StartPrivateRedis(t)
+	c := redis.NewClient(&redis.Options{Addr: s.Addr})
 	defer c.Close()
 	b, err := rediscache.NewBus(c, &rediscache.BusOptions{Channel: "bus"})
 	if err != nil {

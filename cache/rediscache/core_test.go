@@ -16,6 +16,7 @@ import (
 
 	"github.com/viborm/viborm-go/cache"
 	"github.com/viborm/viborm-go/cache/rediscache"
+	"github.com/viborm/viborm-go/internal/testenv"
 )
 
 type row struct {
@@ -99,7 +100,7 @@ func TestReadsSurviveServerDeath(t *testing.T) {
 // outage is the state of one run of readsSurviveServerDeath.
 type outage struct {
 	t     *testing.T
-	srv   *privateServer
+	srv   *testenv.PrivateRedis
 	c     *cache.Cache
 	d     *countingDriver
 	now   atomic.Int64 // the cache's clock, in Unix nanoseconds
@@ -121,9 +122,9 @@ const (
 )
 
 func readsSurviveServerDeath(t *testing.T, ctxTimeout bool, fault string) {
-	srv := startPrivateServer(t)
+	srv := testenv.StartPrivateRedis(t)
 	client := redis.NewClient(&redis.Options{
-		Addr:                  srv.addr,
+		Addr:                  srv.Addr,
 		DialTimeout:           outageTimeout,
 		ReadTimeout:           outageTimeout,
 		WriteTimeout:          outageTimeout,
@@ -170,19 +171,15 @@ func readsSurviveServerDeath(t *testing.T, ctxTimeout bool, fault string) {
 
 	switch fault {
 	case "kill":
-		srv.kill()
+		srv.Kill()
 		o.down("kill -9")
-		srv.start() // the same port, empty
+		srv.Start() // the same port, empty
 		o.resume("after restart")
 	case "stop":
 		// A frozen server accepts connections but never answers.
-		if err := srv.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
-			t.Fatal(err)
-		}
+		srv.Signal(syscall.SIGSTOP)
 		o.down("SIGSTOP")
-		if err := srv.cmd.Process.Signal(syscall.SIGCONT); err != nil {
-			t.Fatal(err)
-		}
+		srv.Signal(syscall.SIGCONT)
 		o.resume("after SIGCONT")
 	}
 }

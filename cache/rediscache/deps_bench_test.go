@@ -11,6 +11,7 @@ import (
 
 	"github.com/viborm/viborm-go/cache"
 	"github.com/viborm/viborm-go/cache/internal/redisindex"
+	"github.com/viborm/viborm-go/internal/testenv"
 )
 
 // loadUnrelated stores n plain keys, and m keys recorded under the tag
@@ -89,7 +90,7 @@ func BenchmarkClearDeps(b *testing.B) {
 			var client redis.UniversalClient
 			unrelated := 1_000_000
 			if topo == "single" {
-				c := redis.NewClient(&redis.Options{Addr: startPrivateServer(b).addr})
+				c := redis.NewClient(&redis.Options{Addr: testenv.StartPrivateRedis(b).Addr})
 				b.Cleanup(func() { c.Close() })
 				client = c
 			} else {

@@ -23,7 +23,7 @@ import (
 // conformance tests use. The kit keeps to random namespaces of its own and
 // never flushes; every other test of this package, and every benchmark,
 // runs against servers it started itself (the private single server and
-// cluster below, or a privateServer), the only servers it may flush.
+// cluster below, or a testenv.PrivateRedis), the only servers it may flush.
 const testDB = 9
 
 // The private single server and three-master cluster, each started once for
@@ -254,46 +254,4 @@ func waitPing(addr string, timeout time.Duration) error {
 		}
 		time.Sleep(10 * time.Millisecond) // polling readiness
 	}
-}
-
-// privateServer is a redis-server of a test's own, which it can kill and
-// restart on the same port.
-type privateServer struct {
-	t      testing.TB
-	bin    string
-	port   int
-	addr   string
-	cmd    *exec.Cmd
-	killed bool
-}
-
-func startPrivateServer(t testing.TB) *privateServer {
-	t.Helper()
-	s := &privateServer{t: t, bin: testenv.RedisServer(t), port: testenv.FreePort(t)}
-	s.addr = fmt.Sprintf("127.0.0.1:%d", s.port)
-	s.start()
-	t.Cleanup(s.kill)
-	return s
-}
-
-func (s *privateServer) start() {
-	s.t.Helper()
-	s.cmd = exec.Command(s.bin, "--port", strconv.Itoa(s.port), "--save", "", "--appendonly", "no",
-		"--bind", "127.0.0.1", "--daemonize", "no", "--dir", s.t.TempDir())
-	if err := s.cmd.Start(); err != nil {
-		s.t.Fatal(err)
-	}
-	s.killed = false
-	if err := waitPing(s.addr, 10*time.Second); err != nil {
-		s.t.Fatal(err)
-	}
-}
-
-func (s *privateServer) kill() {
-	if s.killed || s.cmd == nil {
-		return
-	}
-	s.killed = true
-	s.cmd.Process.Kill()
-	s.cmd.Wait()
 }

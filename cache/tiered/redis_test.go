@@ -5,8 +5,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"fmt"
-	"os/exec"
 	"slices"
 	"strconv"
 	"syscall"
@@ -196,73 +194,20 @@ func TestInvalidationWindowAcrossInstances(t *testing.T) {
 		len(w), pct(w, 50), pct(w, 99), w[len(w)-1])
 }
 
-// privateServer is a redis-server of the test's own on a spare port, which
-// it may kill, restart, stop and continue.
-type privateServer struct {
-	t    testing.TB
-	bin  string
-	port int
-	addr string
-	dir  string
-	cmd  *exec.Cmd
-}
-
-func startPrivateServer(t testing.TB) *privateServer {
-	t.Helper()
-	s := &privateServer{t: t, bin: testenv.RedisServer(t), port: testenv.FreePort(t), dir: t.TempDir()}
-	s.addr = fmt.Sprintf("127.0.0.1:%d", s.port)
-	s.start()
-	t.Cleanup(s.kill)
-	return s
-}
-
-func (s *privateServer) start() {
-	s.t.Helper()
-	s.cmd = exec.Command(s.bin, "--port", strconv.Itoa(s.port), "--save", "", "--appendonly", "no",
-		"--bind", "127.0.0.1", "--daemonize", "no", "--dir", s.dir)
-	if err := s.cmd.Start(); err != nil {
-		s.t.Fatal(err)
-	}
-	c := redis.NewClient(&redis.Options{Addr: s.addr, MaxRetries: -1, DialTimeout: 200 * time.Millisecond})
-	defer c.Close()
-	deadline := time.Now().Add(guard)
-	for c.Ping(ctx).Err() != nil {
-		if time.Now().After(deadline) {
-			s.t.Fatalf("private redis at %s not ready", s.addr)
-		}
-		time.Sleep(10 * time.Millisecond) // polling the server's readiness
-	}
-}
-
-func (s *privateServer) kill() {
-	if s.cmd == nil {
-		return
-	}
-	s.cmd.Process.Signal(syscall.SIGCONT)
-	s.cmd.Process.Kill()
-	s.cmd.Wait()
-	s.cmd = nil
-}
-
-func (s *privateServer) signal(sig syscall.Signal) {
-	if err := s.cmd.Process.Signal(sig); err != nil {
-		s.t.Fatal(err)
-	}
-}
-
-func (s *privateServer) client(t testing.TB) *redis.Client {
-	c := redis.NewClient(&redis.Options{Addr: s.addr, MaxRetries: -1, DialTimeout: 500 * time.Millisecond,
+// clientOf returns a client of s with short timeouts, closed when t ends.
+func clientOf(t testing.TB, s *testenv.PrivateRedis) *redis.Client {
+	c := redis.NewClient(&redis.Options{Addr: s.Addr, MaxRetries: -1, DialTimeout: 500 * time.Millisecond,
 		ReadTimeout: 500 * time.Millisecond, WriteTimeout: 500 * time.Millisecond, ContextTimeoutEnabled: true})
 	t.Cleanup(func() { c.Close() })
 	return c
 }
 
 // faultSetup is a and b on a private server, with key k in b's L1.
-func faultSetup(t *testing.T, busOpts *rediscache.BusOptions, gate chan struct{}) (s *privateServer, raw *redis.Client, a, b *instance, key string) {
-	s = startPrivateServer(t)
-	raw = s.client(t)
-	a = newInstance(t, s.client(t), "bus", busOpts, nil)
-	b = newGatedInstance(t, s.client(t), "bus", busOpts, nil, gate)
+func faultSetup(t *testing.T, busOpts *rediscache.BusOptions, gate chan struct{}) (s *testenv.PrivateRedis, raw *redis.Client, a, b *instance, key string) {
+	s = testenv.StartPrivateRedis(t)
+	raw = clientOf(t, s)
+	a = newInstance(t, clientOf(t, s), "bus", busOpts, nil)
+	b = newGatedInstance(t, clientOf(t, s), "bus", busOpts, nil, gate)
 	a.await(t, "subscribed")
 	b.await(t, "subscribed")
 	key = "viborm:user:findMany:k"
@@ -353,7 +298,7 @@ func TestBusConnectionKilledFailsSafe(t *testing.T) {
 // what it reads afresh.
 func TestRedisRestartFailsSafe(t *testing.T) {
 	s, _, a, b, key := faultSetup(t, nil, nil)
-	s.kill()
+	s.Kill()
 	b.await(t, "lost")
 	a.await(t, "lost")
 	wantServes(t, b, key, nil)
@@ -361,7 +306,7 @@ func TestRedisRestartFailsSafe(t *testing.T) {
 		t.Fatal("b.Get with Redis down = nil error, want L2's error")
 	}
 	wantServes(t, b, key, nil)
-	s.start()
+	s.Start()
 	b.await(t, "subscribed")
 	a.await(t, "subscribed")
 	wantServes(t, b, key, nil)
@@ -384,14 +329,14 @@ func TestRedisRestartFailsSafe(t *testing.T) {
 func TestSilentBusFailsSafe(t *testing.T) {
 	bo := &rediscache.BusOptions{HealthInterval: 50 * time.Millisecond, HealthTimeout: 300 * time.Millisecond}
 	s, _, a, b, key := faultSetup(t, bo, nil)
-	s.signal(syscall.SIGSTOP)
+	s.Signal(syscall.SIGSTOP)
 	ev := b.await(t, "lost")
 	if !errors.Is(ev.Err, rediscache.ErrBusSilent) {
 		t.Fatalf("lost with %v, want ErrBusSilent", ev.Err)
 	}
 	a.await(t, "lost")
 	wantServes(t, b, key, nil)
-	s.signal(syscall.SIGCONT)
+	s.Signal(syscall.SIGCONT)
 	b.await(t, "subscribed")
 	wantServes(t, b, key, nil)
 	if v := decoded(mustGet(t, b, key)); v != "old" {
