@@ -123,17 +123,19 @@ func normRead(c *engine.Conn, md *schema.Model, op Op, args any) (*query.Query, 
 	var norm engine.Norm
 	switch a := args.(type) {
 	case FindMany:
-		norm = map[Op]engine.Norm{OpFindMany: a.norm, OpFindFirst: a.first, OpFindFirstOrThrow: a.first}[op]
+		if norm = normFor(op, a.norm, OpFindMany); norm == nil {
+			norm = normFor(op, a.first, OpFindFirst, OpFindFirstOrThrow)
+		}
 	case FindUnique:
-		norm = map[Op]engine.Norm{OpFindUnique: a.norm, OpFindUniqueOrThrow: a.norm}[op]
+		norm = normFor(op, a.norm, OpFindUnique, OpFindUniqueOrThrow)
 	case Count:
-		norm = normFor(op, OpCount, a.norm)
+		norm = normFor(op, a.norm, OpCount)
 	case Where:
-		norm = normFor(op, OpExist, a.exist)
+		norm = normFor(op, a.exist, OpExist)
 	case Aggregate:
-		norm = normFor(op, OpAggregate, a.norm)
+		norm = normFor(op, a.norm, OpAggregate)
 	case GroupBy:
-		norm = normFor(op, OpGroupBy, a.norm)
+		norm = normFor(op, a.norm, OpGroupBy)
 	}
 	switch {
 	case norm != nil:
@@ -149,9 +151,9 @@ func normRead(c *engine.Conn, md *schema.Model, op Op, args any) (*query.Query, 
 	return q, nil
 }
 
-// normFor returns norm when op is want, nil otherwise.
-func normFor(op, want Op, norm engine.Norm) engine.Norm {
-	if op == want {
+// normFor returns norm when op is one of ops, nil otherwise.
+func normFor(op Op, norm engine.Norm, ops ...Op) engine.Norm {
+	if slices.Contains(ops, op) {
 		return norm
 	}
 	return nil
